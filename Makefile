@@ -44,14 +44,16 @@ POLICY_SRCS := $(wildcard policy/*.c)
 POLICY_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(POLICY_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.skel.h,$(BPF_SRCS))
-AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 PEPCTL_SRCS := $(wildcard tools/pepctl*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+# Kernel tests: tests/bpf/test_*.c, linked with the agent's objects (root, own cgroup).
+BPF_TESTS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
 BINS := $(OUTPUT)/pepctl $(OUTPUT)/pep-agent $(OUTPUT)/tds-platform
 
 .PHONY: all deps test test-unit check asan fuzz bench demo install clean help vmlinux
-all: $(BINS) $(UNIT_TESTS)
+all: $(BINS) $(UNIT_TESTS) $(BPF_TESTS)
 
 help:
 	@echo "make deps    install the Debian packages the project needs (root, idempotent)"
@@ -97,7 +99,11 @@ $(OUTPUT)/pepctl: $(patsubst %.c,$(OUTPUT)/%.o,$(PEPCTL_SRCS)) $(OUTPUT)/libpoli
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) -o $@
 
-$(OUTPUT)/pep-agent: $(AGENT_OBJS) $(OUTPUT)/libpolicy.a
+$(OUTPUT)/libagent.a: $(AGENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(OUTPUT)/pep-agent: $(OUTPUT)/agent/main.o $(OUTPUT)/libagent.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) -o $@
 
@@ -109,6 +115,10 @@ $(OUTPUT)/tds-platform: $(OUTPUT)/tools/tds-platform.o $(OUTPUT)/libpolicy.a
 $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(TEST_LIBS) -o $@
+
+$(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libpolicy.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) $(TEST_LIBS) -o $@
 
 # Unit tests (tests/unit, cmocka) and command-line tests (tests/cli/*.t) need no root.
 # cmocka 1.1.5 prints skips as "not ok": a test that must skip prints "1..0 # SKIP why" itself.
@@ -131,7 +141,8 @@ fuzz: $(OUTPUT)/fuzz/fuzz_contract
 # The README's test command: everything CI runs, set-up included.
 check: deps
 	$(MAKE) all
-	OUTPUT=$(OUTPUT) prove $(UNIT_TESTS) $(wildcard tests/cli/*.t tests/bpf/*.t tests/vm/*.t)
+	OUTPUT=$(OUTPUT) prove $(UNIT_TESTS) $(wildcard tests/cli/*.t) $(BPF_TESTS) \
+		$(wildcard tests/bpf/*.t tests/vm/*.t)
 	$(MAKE) asan
 	$(MAKE) fuzz
 
