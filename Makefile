@@ -24,7 +24,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 WARNINGS := -Wall -Wextra -Werror -Werror=undef -Wstrict-prototypes -Wmissing-prototypes \
-	    -Wshadow -Wpointer-arith -Wsign-compare -Wformat=2 -Wno-unused-parameter
+	    -Wshadow -Wpointer-arith -Wsign-compare -Wformat=2 -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -I. -I$(OUTPUT)
 SAN ?=
