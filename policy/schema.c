@@ -95,8 +95,6 @@ static void check_string(const cJSON *v, const struct field *f, const char *path
 	int64_t t;
 	char codes[128];
 
-	if (strlen(s) != strcspn(s, "\t\n\r"))
-		pol_errors__add(errs, path, "control character in a value");
 	if (f->required && !*s)
 		pol_errors__add(errs, path, "must not be empty");
 	if (f->max_len && chars > f->max_len)

@@ -65,14 +65,24 @@ size_t utf8_invalid_at(const char *buf, size_t len)
 	return len;
 }
 
-/* JSON allows no control characters but white space, and none at all inside strings;
- * cJSON lets them through, so refuse every one but tab, LF and CR (and those inside
- * strings are caught when the value is checked). */
+/* JSON allows no control characters but white space between tokens, and none inside strings;
+ * cJSON lets them through. Returns the offset of the first one, or len. */
 static size_t control_char_at(const char *buf, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)buf[i] < 0x20 && (!buf[i] || !strchr("\t\n\r", buf[i])))
+	bool in_string = false, escaped = false;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+
+		if (ch < 0x20 && (in_string || !ch || !strchr("\t\n\r", ch)))
 			return i;
+		if (escaped)
+			escaped = false;
+		else if (in_string && ch == '\\')
+			escaped = true;
+		else if (ch == '"')
+			in_string = !in_string;
+	}
 	return len;
 }
 
