@@ -53,7 +53,8 @@ static double from_bits(uint64_t u)
 /* RFC 8785 3.2.2: literals, numbers and strings together, white space removed. */
 static void test_rfc_primitives(void **state)
 {
-	assert_jcs("{\n  \"numbers\": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],\n"
+	assert_jcs("{\n  \"numbers\": [333333333.33333329, 1E30, 4.50, 2e-3, "
+		   "0.000000000000000000000000001],\n"
 		   "  \"string\": \"\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\\"\\/\",\n"
 		   "  \"literals\": [null, true, false]\n}",
 		   "{\"literals\":[null,true,false],"
@@ -70,7 +71,8 @@ static void test_rfc_sorting(void **state)
 		   " \"\\ud83d\\ude00\": \"Emoji: Grinning Face\", \"\\u0080\": \"Control\","
 		   " \"\\u00f6\": \"Latin Small Letter O With Diaeresis\"}",
 		   "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
-		   "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\","
+		   "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\","
+		   "\"\xe2\x82\xac\":\"Euro Sign\","
 		   "\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\","
 		   "\"\xef\xac\xb3\":\"Hebrew Letter Dalet With Dagesh\"}");
 }

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* OpenSSL helpers shared by the digest and the verifier inside policy/; not part of the API. */
+#ifndef PEP_POLICY_CRYPTO_H
+#define PEP_POLICY_CRYPTO_H
+
+#include <stdint.h>
+
+#include <openssl/types.h>
+
+struct pol_errors;
+
+/* GM/T 0009 default distinguishing ID: SM2 signatures and SM2-signed certificates use it.
+ * OpenSSL 3.0 has no default, so every SM2 operation sets it. */
+#define SM2_DEFAULT_ID	   "1234567812345678"
+#define SM2_DEFAULT_ID_LEN 16
+
+/* The key types the contract profile allows. */
+enum key_kind { KEY_OTHER, KEY_SM2, KEY_P256, KEY_ED25519 };
+
+enum key_kind key_kind_of(const EVP_PKEY *key);
+/* "SM2", "EC P-256", "Ed25519", or OpenSSL's name of another type. */
+const char *key_kind_name(const EVP_PKEY *key);
+
+/* Marks an SM2-signed certificate with the default ID, so that X509_verify() can check it. */
+int x509_set_sm2_id(X509 *x);
+/* The first certificate in `pem`, marked as above; NULL on failure (OpenSSL error queued). */
+X509 *x509_from_pem(const char *pem);
+
+/* Loads every certificate of the PEM file at `path`, or of the regular files in the directory at
+ * `path` (other PEM objects are skipped). Returns 0, or -errno with an error appended: the
+ * errno of the failed call, or -ENOENT when no certificate was found. */
+int trust_store_load(const char *path, X509_STORE **ret_store, struct pol_errors *errs);
+/* NULL when `cert` chains to a certificate of `store` at time `t`, else OpenSSL's reason. */
+const char *trust_store_check(X509_STORE *store, X509 *cert, int64_t t);
+
+/* The reason of the most recent OpenSSL error; empties the queue for the next operation. */
+const char *openssl_reason(void);
+
+#endif /* PEP_POLICY_CRYPTO_H */
