@@ -37,7 +37,8 @@ POLICY_LIBS := -lcjson -lcrypto
 AGENT_LIBS := -lbpf -lelf -lz -lseccomp -levent -lsqlite3
 TEST_LIBS := -lcmocka
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -I. \
+# -mcpu=v3: atomic fetch-and-add/or (exact use counts, holder bits) need BPF ISA v3 (>= 5.12).
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -I. \
 	      -Wall -Werror -Werror=undef
 
 POLICY_SRCS := $(wildcard policy/*.c)
@@ -85,6 +86,9 @@ $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+# A loader embeds its skeleton: rebuild loaders when a BPF object changes (not just order-only).
+$(AGENT_OBJS) $(OUTPUT)/agent/main.o: $(BPF_SKELS)
 
 $(OUTPUT)/bpf/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -140,6 +144,7 @@ fuzz: $(OUTPUT)/fuzz/fuzz_contract
 
 # The README's test command: everything CI runs, set-up included.
 check: deps
+	./scripts/kernel-setup.sh
 	$(MAKE) all
 	OUTPUT=$(OUTPUT) prove $(UNIT_TESTS) $(wildcard tests/cli/*.t) $(BPF_TESTS) \
 		$(wildcard tests/bpf/*.t tests/vm/*.t)
@@ -150,6 +155,7 @@ bench: all
 	./tests/bench/run.sh $(OUTPUT)
 
 demo: deps
+	./scripts/kernel-setup.sh
 	$(MAKE) all
 	./scripts/demo.sh $(OUTPUT)
 
