@@ -26,10 +26,10 @@ endif
 WARNINGS := -Wall -Wextra -Werror -Werror=undef -Wstrict-prototypes -Wmissing-prototypes \
 	    -Wshadow -Wpointer-arith -Wsign-compare -Wformat=2 -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -I. -I$(OUTPUT)
+override CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -I. -I$(OUTPUT)
 SAN ?=
 ifneq ($(SAN),)
-CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SAN)
 endif
 

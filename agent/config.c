@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <ctype.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/config.h"
+
+static const struct {
+	const char *key;
+	size_t offset;
+	const char *fallback;
+} keys[] = {
+	{ "state_dir", offsetof(struct agent_config, state_dir), "/var/lib/pep" },
+	{ "bpffs_dir", offsetof(struct agent_config, bpffs_dir), "/sys/fs/bpf/pep" },
+	{ "admin_socket", offsetof(struct agent_config, admin_socket), "/run/pep/admin.sock" },
+	{ "trust", offsetof(struct agent_config, trust), "/etc/pep/trust" },
+	{ "backend", offsetof(struct agent_config, backend), "auto" },
+	{ "cgroup", offsetof(struct agent_config, cgroup), "" },
+};
+
+static char **field(struct agent_config *cfg, size_t i)
+{
+	return (char **)((char *)cfg + keys[i].offset);
+}
+
+static int add_bind(struct agent_config *cfg, const char *value)
+{
+	char **binds = realloc(cfg->binds, (cfg->n_binds + 1) * sizeof(*binds));
+
+	if (!binds)
+		return -ENOMEM;
+	cfg->binds = binds;
+	binds[cfg->n_binds] = strdup(value);
+	if (!binds[cfg->n_binds])
+		return -ENOMEM;
+	cfg->n_binds++;
+	return 0;
+}
+
+int config__set(struct agent_config *cfg, const char *key, const char *value)
+{
+	if (!strcmp(key, "bind"))
+		return add_bind(cfg, value);
+	if (!strcmp(key, "backend") && strcmp(value, "auto") && strcmp(value, "lsm") &&
+	    strcmp(value, "portable"))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *copy;
+
+		if (strcmp(key, keys[i].key))
+			continue;
+		copy = strdup(value);
+		if (!copy)
+			return -ENOMEM;
+		free(*field(cfg, i));
+		*field(cfg, i) = copy;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static int parse_line(struct agent_config *cfg, char *line)
+{
+	char *eq, *key;
+
+	line = trim(line);
+	if (!*line || *line == '#')
+		return 0;
+	eq = strchr(line, '=');
+	if (!eq)
+		return -EINVAL;
+	*eq = '\0';
+	key = trim(line);
+	return config__set(cfg, key, trim(eq + 1));
+}
+
+static int read_file(struct agent_config *cfg, FILE *f, char *err, size_t errlen)
+{
+	char line[4096];
+	int lineno = 0, r;
+
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		r = parse_line(cfg, line);
+		if (r < 0) {
+			snprintf(err, errlen, "line %d: %s", lineno,
+				 r == -EINVAL ? "expected `key = value` with a known key "
+						"(state_dir, bpffs_dir, admin_socket, trust, "
+						"backend auto|lsm|portable, cgroup, bind)" :
+						strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int config__load(struct agent_config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	int r;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		r = config__set(cfg, keys[i].key, keys[i].fallback);
+		if (r < 0)
+			return r;
+	}
+	if (!path)
+		return 0;
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -errno;
+	}
+	r = read_file(cfg, f, err, errlen);
+	fclose(f);
+	return r;
+}
+
+void config__free(struct agent_config *cfg)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		free(*field(cfg, i));
+	for (size_t i = 0; i < cfg->n_binds; i++)
+		free(cfg->binds[i]);
+	free(cfg->binds);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The agent's configuration: a file of `key = value` lines (docs/agent.conf.example), then
+ * command-line flags over it. Safe defaults work out of the box.
+ */
+#ifndef PEP_AGENT_CONFIG_H
+#define PEP_AGENT_CONFIG_H
+
+#include <stddef.h>
+
+struct agent_config {
+	char *state_dir;    /* /var/lib/pep: contract store, node key, journal */
+	char *bpffs_dir;    /* /sys/fs/bpf/pep: pinned programs, links and maps */
+	char *admin_socket; /* /run/pep/admin.sock, root only */
+	char *trust;	    /* /etc/pep/trust: CA file or directory for contract signatures */
+	char *backend;	    /* auto, lsm or portable */
+	char *cgroup;	    /* cgroup v2 directory guarded; "" = the cgroup2 mount (all) */
+	char **binds;	    /* "PRODUCT TARGET..." lines, applied at start */
+	size_t n_binds;
+};
+
+/* Fills defaults, then reads `path` if given (a missing file is an error only when the path
+ * was given explicitly). Returns 0 or -errno with the line and reason in err (size errlen). */
+int config__load(struct agent_config *cfg, const char *path, char *err, size_t errlen);
+/* Sets one key as a flag would ("state_dir", "/tmp/x"); returns 0 or -EINVAL. */
+int config__set(struct agent_config *cfg, const char *key, const char *value);
+void config__free(struct agent_config *cfg);
+
+#endif /* PEP_AGENT_CONFIG_H */
