@@ -5,6 +5,7 @@
  * strings carry only the escapes JSON requires.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,37 +123,54 @@ static void write_string(struct buf *b, const char *s)
 
 /* ---- numbers --------------------------------------------------------------------------- */
 
-/*
- * The shortest digits that read back as `x` (x > 0, finite): "%.*e" rounds correctly, so the
- * first precision that round-trips gives ECMAScript's digits. Writes the digits without point
- * or trailing zeros to `digits` and returns the decimal exponent of the first one.
- */
-static int shortest_digits(double x, char digits[18])
+/* Writes the decimal digits of c without trailing zeros; returns the exponent of the first
+ * digit of c x 10^exp. */
+static int digits_of(uint64_t c, int exp, char digits[21])
 {
-	char s[32];
-	int k = 0;
+	int k = snprintf(digits, 21, "%" PRIu64, c);
+	int first = exp + k - 1;
 
-	for (int prec = 0; prec < 17; prec++) {
-		snprintf(s, sizeof(s), "%.*e", prec, x);
-		if (strtod(s, NULL) == x)
-			break;
-	}
-	for (const char *p = s; *p != 'e'; p++)
-		if (*p != '.')
-			digits[k++] = *p;
 	while (k > 1 && digits[k - 1] == '0')
-		k--;
-	digits[k] = '\0';
-	return atoi(strchr(s, 'e') + 1);
+		digits[--k] = '\0';
+	return first;
 }
 
-enum { NUM_LEN = 40 }; /* gcc's bound for the snprintf()s below; 25 bytes are enough */
+/*
+ * The shortest digits that read back as `x` (x > 0, finite), as ECMAScript picks them. For each
+ * length, "%.*e" gives the nearest decimal; when x is a power of two the gap below it is half the
+ * gap above, and the next decimal up may read back when the nearest does not. Writes the digits
+ * and returns the decimal exponent of the first one.
+ */
+static int shortest_digits(double x, char digits[21])
+{
+	char s[40];
+
+	for (int prec = 1; prec <= 17; prec++) {
+		uint64_t m = 0;
+		const char *p;
+		int exp;
+
+		snprintf(s, sizeof(s), "%.*e", prec - 1, x);
+		for (p = s; *p != 'e'; p++)
+			if (*p != '.')
+				m = m * 10 + (uint64_t)(*p - '0');
+		exp = atoi(p + 1) - (prec - 1); /* x ~ m x 10^exp */
+		for (uint64_t c = m; c <= m + 1; c++) {
+			snprintf(s, sizeof(s), "%" PRIu64 "e%d", c, exp);
+			if (strtod(s, NULL) == x)
+				return digits_of(c, exp, digits);
+		}
+	}
+	return digits_of(0, 0, digits); /* not reached: 17 digits always read back */
+}
+
+enum { NUM_LEN = 48 }; /* gcc's bound for the snprintf()s below; 25 bytes are enough */
 
 /* ECMAScript Number::toString(x) for finite x > 0 (ECMA-262 7.1.12.1): with k digits d,
  * x = 0.d x 10^n. */
 static void es6_format(double x, char out[NUM_LEN])
 {
-	char d[18];
+	char d[21];
 	int n = shortest_digits(x, d) + 1, k = strlen(d);
 
 	if (k <= n && n <= 21)
