@@ -10,18 +10,39 @@
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
+	const char *args;
 	const char *help;
 } commands[] = {
-	{ "verify", cmd_verify, "[--trust PATH] [--json] [--backend lsm|portable] FILE\n"
-				"\t\tcheck a contract and print what this node would do with it" },
+	{ "verify", cmd_verify, "[--trust PATH] [--backend lsm|portable] [--at TIME] FILE",
+	  "check a contract and print what this node would do with each clause" },
+	{ "status", cmd_status, "", "the backend, what the probe found, what is enforced" },
+	{ "bind", cmd_bind, "PRODUCT TARGET...",
+	  "bind a data product to files, directories or tcp://ADDR:PORT endpoints" },
+	{ "apply", cmd_apply, "FILE", "verify a contract and enforce it" },
+	{ "list", cmd_list, "", "contracts and their states" },
+	{ "show", cmd_show, "ID [--history]", "uses left, window, holders, derived copies" },
+	{ "terminate", cmd_terminate, "ID",
+	  "stop every use now, run the deletion obligation, print the destruction proof" },
+	{ "records", cmd_records, "[--contract ID]", "behaviour records: every decision" },
 };
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static int usage(FILE *out)
 {
-	fprintf(out, "usage: pepctl COMMAND [ARGS]\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "usage: pepctl [--socket PATH] [--json] COMMAND [ARGS]\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %s %s\n      %s\n", commands[i].name, commands[i].args,
+			commands[i].help);
 	return out == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
+int pepctl_usage(const char *command)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, command))
+			fprintf(stderr, "usage: pepctl %s %s\n", command, commands[i].args);
+	return EXIT_USAGE;
 }
 
 int read_file(const char *path, char **ret_buf, size_t *ret_len)
@@ -60,13 +81,23 @@ out:
 
 int main(int argc, char **argv)
 {
-	if (argc < 2)
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--json"))
+			pepctl_json = true;
+		else if (!strcmp(argv[i], "--socket") && i + 1 < argc)
+			pepctl_socket = argv[++i];
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return usage(stdout);
+		else
+			return usage(stderr);
+	}
+	if (i == argc)
 		return usage(stderr);
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
-		return usage(stdout);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "pepctl: unknown command \"%s\"\n", argv[1]);
+	for (size_t c = 0; c < N_COMMANDS; c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].run(argc - i, argv + i);
+	fprintf(stderr, "pepctl: unknown command \"%s\"\n", argv[i]);
 	return usage(stderr);
 }

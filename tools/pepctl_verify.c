@@ -191,6 +191,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	int opt;
 
 	a->vopts.trust_path = DEFAULT_TRUST;
+	a->json = pepctl_json;
 	a->caps.backend = "portable";
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -248,11 +249,8 @@ int cmd_verify(int argc, char **argv)
 	char *buf;
 	int err, code;
 
-	if (parse_args(argc, argv, &a) < 0) {
-		fprintf(stderr, "usage: pepctl verify [--trust PATH] [--json] "
-				"[--backend lsm|portable] [--at TIME] FILE\n");
-		return EXIT_USAGE;
-	}
+	if (parse_args(argc, argv, &a) < 0)
+		return pepctl_usage("verify");
 	err = read_file(a.file, &buf, &len);
 	if (err < 0) {
 		fprintf(stderr, "pepctl verify: %s: %s\n", a.file, strerror(-err));

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+/* pepctl commands served by the agent: status, bind, apply, list, show, terminate, records. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "tools/pepctl.h"
+
+static const char *str(const cJSON *o, const char *name)
+{
+	const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
+
+	return s ? s : "-";
+}
+
+static double num(const cJSON *o, const char *name)
+{
+	return cJSON_GetNumberValue(cJSON_GetObjectItem(o, name));
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+static void print_status(const cJSON *r)
+{
+	const cJSON *line;
+
+	printf("backend: %s\npins: %s\ncontracts in execution: %.0f\n", str(r, "backend"),
+	       str(r, "pins"), num(r, "active"));
+	cJSON_ArrayForEach(line, cJSON_GetObjectItem(r, "probe"))
+		printf("  %s\n", line->valuestring);
+	printf("records lost by the kernel (ring buffer full): %.0f\n", num(r, "lost"));
+}
+
+int cmd_status(int argc, char **argv)
+{
+	if (argc != 1)
+		return pepctl_usage("status");
+	return pepctl_finish(pepctl_call(pepctl_request("status")), print_status);
+}
+
+/* ---- bind ------------------------------------------------------------------------------ */
+
+static void print_bound(const cJSON *r)
+{
+	const cJSON *t;
+
+	printf("%s bound to:\n", str(r, "product"));
+	cJSON_ArrayForEach(t, cJSON_GetObjectItem(r, "targets"))
+		printf("  %s\n", t->valuestring);
+}
+
+int cmd_bind(int argc, char **argv)
+{
+	cJSON *req, *targets;
+
+	if (argc < 3)
+		return pepctl_usage("bind");
+	req = pepctl_request("bind");
+	cJSON_AddStringToObject(req, "product", argv[1]);
+	targets = cJSON_AddArrayToObject(req, "targets");
+	for (int i = 2; i < argc; i++)
+		cJSON_AddItemToArray(targets, cJSON_CreateString(argv[i]));
+	return pepctl_finish(pepctl_call(req), print_bound);
+}
+
+/* ---- apply ----------------------------------------------------------------------------- */
+
+static void print_applied(const cJSON *r)
+{
+	printf("contract %s applied (version %.0f, slot %.0f): enforcing\n", str(r, "id"),
+	       num(r, "version"), num(r, "slot"));
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	size_t len;
+	char *buf;
+	cJSON *req;
+	int err;
+
+	if (argc != 2)
+		return pepctl_usage("apply");
+	err = read_file(argv[1], &buf, &len);
+	if (err < 0) {
+		fprintf(stderr, "pepctl apply: %s: %s\n", argv[1], strerror(-err));
+		return EXIT_USAGE;
+	}
+	/* The bytes as filed: the agent checks them exactly as the parties signed them. */
+	req = pepctl_request("apply");
+	cJSON_AddStringToObject(req, "contract", buf);
+	free(buf);
+	return pepctl_finish(pepctl_call(req), print_applied);
+}
+
+/* ---- list, show, terminate ------------------------------------------------------------- */
+
+static void print_list(const cJSON *r)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(r, "contracts"))
+		printf("%s  v%.0f  %s  %s\n", str(c, "id"), num(c, "version"), str(c, "state"),
+		       str(c, "product"));
+}
+
+int cmd_list(int argc, char **argv)
+{
+	if (argc != 1)
+		return pepctl_usage("list");
+	return pepctl_finish(pepctl_call(pepctl_request("list")), print_list);
+}
+
+static void print_show(const cJSON *r)
+{
+	const cJSON *h, *d;
+
+	printf("contract %s v%.0f: %s\nproduct: %s\n", str(r, "id"), num(r, "version"),
+	       str(r, "state"), str(r, "product"));
+	if (cJSON_GetObjectItem(r, "uses_left"))
+		printf("uses: %.0f counted in this window, %.0f left\n", num(r, "uses"),
+		       num(r, "uses_left"));
+	printf("holders: %.0f processes\n", num(r, "holders"));
+	cJSON_ArrayForEach(d, cJSON_GetObjectItem(r, "derived"))
+		printf("derived copy: %s\n", d->valuestring);
+	cJSON_ArrayForEach(h, cJSON_GetObjectItem(r, "history"))
+		printf("  %s  %s  %s\n", str(h, "time"), str(h, "state"), str(h, "cause"));
+}
+
+int cmd_show(int argc, char **argv)
+{
+	bool history = argc == 3 && !strcmp(argv[2], "--history");
+	cJSON *req;
+
+	if (argc != 2 && !history)
+		return pepctl_usage("show");
+	req = pepctl_request("show");
+	cJSON_AddStringToObject(req, "id", argv[1]);
+	cJSON_AddBoolToObject(req, "history", history);
+	return pepctl_finish(pepctl_call(req), print_show);
+}
+
+static void print_terminated(const cJSON *r)
+{
+	char *proof = cJSON_Print(cJSON_GetObjectItem(r, "proof"));
+
+	printf("contract %s terminated: its product can no longer be opened\n", str(r, "id"));
+	if (proof)
+		printf("destruction proof:\n%s\n", proof);
+	free(proof);
+}
+
+int cmd_terminate(int argc, char **argv)
+{
+	cJSON *req;
+
+	if (argc != 2)
+		return pepctl_usage("terminate");
+	req = pepctl_request("terminate");
+	cJSON_AddStringToObject(req, "id", argv[1]);
+	return pepctl_finish(pepctl_call(req), print_terminated);
+}
+
+/* ---- records --------------------------------------------------------------------------- */
+
+static void print_records(const cJSON *r)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r, "records"))
+		printf("%s  %-9s %-10s pid %-7.0f uid %-5.0f %-15s %s %s\n", str(e, "time"),
+		       str(e, "verdict"), str(e, "kind"), num(e, "pid"), num(e, "uid"),
+		       str(e, "comm"), str(e, "contract"), str(e, "object"));
+}
+
+int cmd_records(int argc, char **argv)
+{
+	cJSON *req = pepctl_request("records");
+
+	if (argc == 3 && !strcmp(argv[1], "--contract"))
+		cJSON_AddStringToObject(req, "contract", argv[2]);
+	else if (argc != 1) {
+		cJSON_Delete(req);
+		return pepctl_usage("records");
+	}
+	return pepctl_finish(pepctl_call(req), print_records);
+}
