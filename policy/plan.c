@@ -257,8 +257,8 @@ static struct verdict rate(const struct policy *p, const struct constraint *k, c
 static struct verdict time_limit(const struct policy *p, const struct constraint *k)
 {
 	if (k->value.type == VAL_TIME_RANGE || k->value.type == VAL_TIME)
-		return say(ENFORCE_KERNEL, "uses are admitted only %s the given time%s; the "
-					   "agent refuses uses when the clock is set back",
+		return say(ENFORCE_KERNEL, "uses are admitted only %s the given time%s (kernel "
+					   "boot clock, which does not jump with the wall clock)",
 			   k->value.type == VAL_TIME_RANGE ? "within" :
 			   (k->op == OP_GT || k->op == OP_GTEQ) ? "after" : "before",
 			   k->value.type == VAL_TIME_RANGE ? " range" : "");

@@ -66,7 +66,9 @@ size_t utf8_invalid_at(const char *buf, size_t len)
 }
 
 /* JSON allows no control characters but white space between tokens, and none inside strings;
- * cJSON lets them through. Returns the offset of the first one, or len. */
+ * cJSON lets them through. An escaped NUL (\u0000) is refused too: cJSON ends the string
+ * there, so what follows would be neither canonicalised nor signed yet still be read.
+ * Returns the offset of the first such byte or escape, or len. */
 static size_t control_char_at(const char *buf, size_t len)
 {
 	bool in_string = false, escaped = false;
@@ -76,6 +78,8 @@ static size_t control_char_at(const char *buf, size_t len)
 
 		if (ch < 0x20 && (in_string || !ch || !strchr("\t\n\r", ch)))
 			return i;
+		if (escaped && ch == 'u' && len - i > 4 && !memcmp(buf + i + 1, "0000", 4))
+			return i - 1;
 		if (escaped)
 			escaped = false;
 		else if (in_string && ch == '\\')
@@ -146,8 +150,8 @@ cJSON *strict_json__parse(const char *buf, size_t len, size_t max_bytes, struct 
 	}
 	bad = control_char_at(buf, len);
 	if (bad < len) {
-		pol_errors__add(errs, "", "control character 0x%02x at byte %zu",
-				(unsigned char)buf[bad], bad);
+		pol_errors__add(errs, "", "%s at byte %zu",
+				buf[bad] == '\\' ? "escaped NUL (\\u0000)" : "control character", bad);
 		return NULL;
 	}
 	doc = cJSON_ParseWithLengthOpts(buf, len, &end, false);

@@ -52,6 +52,17 @@ static const char *signatory_role(enum signatory_type t)
 
 /* ---- plain words ---------------------------------------------------------------------- */
 
+/* Whether an error is about `path` or something inside it ("signatories[1].signature"). */
+static bool has_errors_under(const struct pol_errors *errs, const char *path)
+{
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < errs->n; i++)
+		if (!strncmp(errs->v[i].path, path, len) && strchr(".[", errs->v[i].path[len]))
+			return true;
+	return false;
+}
+
 static void print_errors(const struct pol_errors *errs)
 {
 	for (size_t i = 0; i < errs->n; i++)
@@ -94,8 +105,10 @@ static void print_text(const struct verify_args *a, const struct verify_result *
 	printf("  hash (%s): %s\n  in force: %s .. %s\n",
 	       contract__digest_alg(c) == DIGEST_SM3 ? "SM3" : "SHA-256", r->hash, from, to);
 	for (size_t i = 0; i < c->n_signatories; i++)
-		printf("  signed by %s (%s)\n", c->signatories[i].entity_id,
-		       signatory_role(c->signatories[i].type));
+		printf("  %s %s (%s)\n",
+		       has_errors_under(&r->errs, c->signatories[i].path) ? "NOT verified:" :
+									  "signed by",
+		       c->signatories[i].entity_id, signatory_role(c->signatories[i].type));
 	if (r->errs.n) {
 		printf("%s: INVALID: %zu error%s\n", a->file, r->errs.n, r->errs.n == 1 ? "" : "s");
 		print_errors(&r->errs);

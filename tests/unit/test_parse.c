@@ -131,6 +131,19 @@ static void test_invalid_utf8_refused(void **state)
 	pol_errors__clear(&errs);
 }
 
+static void test_control_characters_and_escaped_nul_refused(void **state)
+{
+	struct pol_errors errs = { 0 };
+
+	/* cJSON would end the string at \u0000: the rest would be read but never signed. */
+	assert_null(parse_text("{\"contractName\":\"ok\\u0000 unsigned\"}", &errs));
+	assert_true(has_error(&errs, "", "escaped NUL (\\u0000) at byte 19"));
+	pol_errors__clear(&errs);
+	assert_null(parse_text("{\"contractName\":\"a\tb\"}", &errs));
+	assert_true(has_error(&errs, "", "control character at byte 18"));
+	pol_errors__clear(&errs);
+}
+
 static void test_malformed_and_trailing_json_refused(void **state)
 {
 	struct pol_errors errs = { 0 };
@@ -485,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_member_refused),
 		cmocka_unit_test(test_duplicate_member_deep_inside_refused),
 		cmocka_unit_test(test_invalid_utf8_refused),
+		cmocka_unit_test(test_control_characters_and_escaped_nul_refused),
 		cmocka_unit_test(test_malformed_and_trailing_json_refused),
 		cmocka_unit_test(test_deep_nesting_refused_even_in_free_form),
 		cmocka_unit_test(test_size_limit_is_configurable),
