@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,23 +69,11 @@ int endpoint__parse(const char *s, struct endpoint *ret)
 	return 0;
 }
 
-/* nftw has no context argument: the directory walk fills this one, on this thread only. */
-static __thread struct contract_rules *walking;
-
-static int add_tree_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	if (type == FTW_D)
-		return push_inode(&walking->dirs, &walking->n_dirs, st);
-	if (type == FTW_F)
-		return push_inode(&walking->files, &walking->n_files, st);
-	return 0; /* symlinks are not followed: what they point to is bound on its own or not */
-}
-
 static int bind_target(struct contract_rules *r, const char *target, struct pol_errors *errs)
 {
 	struct endpoint e;
 	struct stat st;
-	int err;
+	char *copy;
 
 	if (!strncmp(target, "tcp://", 6)) {
 		if (endpoint__parse(target, &e) < 0) {
@@ -97,19 +84,13 @@ static int bind_target(struct contract_rules *r, const char *target, struct pol_
 		return push((void **)&r->endpoints, &r->n_endpoints, sizeof(e), &e);
 	}
 	if (stat(target, &st) < 0) {
-		err = -errno;
-		pol_errors__add(errs, r->product, "binding %s: %s", target, strerror(-err));
-		return err;
+		pol_errors__add(errs, r->product, "binding %s: %s", target, strerror(errno));
+		return -ENOENT;
 	}
-	if (!S_ISDIR(st.st_mode))
-		return push_inode(&r->files, &r->n_files, &st);
-	/* Everything under the directory now; what is created there later the kernel adds. */
-	walking = r;
-	err = nftw(target, add_tree_entry, 16, FTW_PHYS);
-	walking = NULL;
-	if (err) {
-		pol_errors__add(errs, r->product, "binding %s: cannot walk the directory", target);
-		return -EIO;
+	copy = strdup(target);
+	if (!copy || push((void **)&r->paths, &r->n_paths, sizeof(copy), &copy) < 0) {
+		free(copy);
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -307,6 +288,8 @@ int contract_rules__build(const struct plan *plan, binding_lookup lookup, void *
 	}
 	if (!err)
 		err = bind_product(&r, lookup, ctx, errs);
+	/* A connection to an endpoint makes the process a holder: the net guard marks it. */
+	r.holders |= r.n_endpoints > 0;
 	if (err) {
 		contract_rules__free(&r);
 		return err;
@@ -317,8 +300,9 @@ int contract_rules__build(const struct plan *plan, binding_lookup lookup, void *
 
 void contract_rules__free(struct contract_rules *r)
 {
-	free(r->files);
-	free(r->dirs);
+	for (size_t i = 0; i < r->n_paths; i++)
+		free(r->paths[i]);
+	free(r->paths);
 	free(r->apps);
 	free(r->endpoints);
 	free(r->egress_prefixes);

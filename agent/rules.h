@@ -13,7 +13,7 @@
 
 #include "policy/policy.h"
 
-/* An inode as user space sees it: st_dev (glibc encoding) and st_ino. */
+/* An executable as user space sees it: st_dev (glibc encoding) and st_ino. */
 struct inode_id {
 	uint64_t dev;
 	uint64_t ino;
@@ -29,8 +29,10 @@ enum egress_mode { EGRESS_ANY = 0, EGRESS_ALLOW_LIST, EGRESS_DENY_LIST };
 /* Everything the kernel needs to enforce one contract; times are wall-clock seconds. */
 struct contract_rules {
 	const char *product;
-	struct inode_id *files, *dirs, *apps;
-	size_t n_files, n_dirs, n_apps;
+	char **paths; /* bound files and directories (checked to exist) */
+	size_t n_paths;
+	struct inode_id *apps;
+	size_t n_apps;
 	struct endpoint *endpoints;
 	size_t n_endpoints;
 	bool app_deny_list;  /* apps may not open (else: only apps may, when n_apps or set) */
