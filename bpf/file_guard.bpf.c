@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * File guard, portable backend: for kernels without BPF-LSM or trampolines (this machine:
+ * lsm and fentry programs are refused at load, no kprobes; kernel-facts.md). One tp_btf/sys_exit
+ * program decides every successful open of a bound file on the file actually opened
+ * (fd -> struct file -> inode), not on the path string another thread may change.
+ * Refusing = bpf_send_signal(SIGKILL): the open has completed, but the process dies on its
+ * way back to user space, before it runs another instruction, so it never reads a byte.
+ * Two more programs keep holders right across fork and exit.
+ *
+ * Maps and their contracts: file_guard.h. Decision: file_guard.bpf.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "bpf/holders.h"
+#include "bpf/file_guard.h"
+#include "bpf/file_guard.bpf.h"
+
+#ifndef __TARGET_ARCH_x86
+/* The syscall numbers, argument registers and the compat check below are x86_64's.
+ * arm64: openat 56, openat2 437, open_by_handle_at 265 (no open/creat), nr in
+ * regs->syscallno, args in regs->regs[0..]; not done. */
+#error "file_guard.bpf.c: x86_64 only"
+#endif
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SIGKILL 9
+#define O_CREAT 0100 /* same for native and ia32 */
+#define S_IFMT	00170000
+#define S_IFREG 0100000
+/* arch/x86/include/asm/thread_info.h: thread_info.status bit of a 32-bit syscall
+ * (in_ia32_syscall()); unchanged since 3.x */
+#define TS_COMPAT 0x0002
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* The shared map of holders.h: declared exactly as every other guard declares it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_HOLDERS);
+	__type(key, __u32);
+	__type(value, struct holder);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} holders SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FG_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fg_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct fg_inode);
+	__type(value, struct fg_binding);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_bound SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct fg_inode);
+	__type(value, struct fg_binding);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_dirs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct fg_app_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_apps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct fg_use_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_uses SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_inode);
+	__type(value, struct fg_derived);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_derived SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_HOLDER_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_hold_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FG_DROPS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_drops SEC(".maps");
+
+/* ---- context -------------------------------------------------------------------------- */
+
+/* The open-like syscalls, native and ia32 alike. */
+enum call { CALL_NONE, CALL_OPEN, CALL_CREAT, CALL_OPENAT, CALL_OPENAT2, CALL_BY_HANDLE };
+
+/*
+ * A cheap first filter on the number alone: every syscall of every task passes here.
+ * Both tables, since an ia32 syscall (int 0x80 from any process) reports its own numbers:
+ * without them a 32-bit open would go unchecked.
+ */
+static __always_inline bool maybe_open(long nr)
+{
+	return nr == 257 || nr == 2 || nr == 437 || nr == 85 || nr == 304 || /* x86_64 */
+	       nr == 295 || nr == 5 || nr == 8 || nr == 342;		  /* ia32 */
+}
+
+static __always_inline bool is_compat(struct task_struct *t)
+{
+	return t->thread_info.status & TS_COMPAT;
+}
+
+static __always_inline enum call call_of(long nr, bool compat)
+{
+	if (compat) {
+		switch (nr) {
+		case 5: return CALL_OPEN;
+		case 8: return CALL_CREAT;
+		case 295: return CALL_OPENAT;
+		case 342: return CALL_BY_HANDLE;
+		case 437: return CALL_OPENAT2;
+		}
+		return CALL_NONE;
+	}
+	switch (nr) {
+	case 2: return CALL_OPEN;
+	case 85: return CALL_CREAT;
+	case 257: return CALL_OPENAT;
+	case 304: return CALL_BY_HANDLE;
+	case 437: return CALL_OPENAT2;
+	}
+	return CALL_NONE;
+}
+
+/* Argument i (0-based) as the syscall entry saved it: x86_64 di si dx r10, ia32 bx cx dx si. */
+static __always_inline unsigned long arg(struct pt_regs *regs, bool compat, int i)
+{
+	if (compat)
+		return i == 0 ? regs->bx : i == 1 ? regs->cx : i == 2 ? regs->dx : regs->si;
+	return i == 0 ? regs->di : i == 1 ? regs->si : i == 2 ? regs->dx : regs->r10;
+}
+
+/* Whether the call asked for O_CREAT (f_flags has it cleared by do_dentry_open()). */
+static __always_inline bool asked_create(struct pt_regs *regs, bool compat, enum call c)
+{
+	__u64 how_flags = 0;
+
+	switch (c) {
+	case CALL_CREAT: return true;
+	case CALL_OPEN: return arg(regs, compat, 1) & O_CREAT;
+	case CALL_OPENAT: return arg(regs, compat, 2) & O_CREAT;
+	case CALL_OPENAT2: /* struct open_how in user memory; flags is its first field */
+		(void)bpf_probe_read_user(&how_flags, sizeof(how_flags),
+					  (void *)arg(regs, compat, 2));
+		return how_flags & O_CREAT;
+	default: return false;
+	}
+}
+
+static __always_inline const char *path_arg(struct pt_regs *regs, bool compat, enum call c)
+{
+	bool first = c == CALL_OPEN || c == CALL_CREAT;
+
+	return (const char *)arg(regs, compat, first ? 0 : 1);
+}
+
+/*
+ * fd -> struct file: t->files->fdt->fd[fd]. The array slot needs one probe read (a variable
+ * index into a BTF pointer is refused by the verifier); the rest are direct, fault-safe
+ * BTF loads, far cheaper than a BPF_CORE_READ chain of helper calls.
+ */
+static __always_inline struct file *fd_file(struct task_struct *t, long fd)
+{
+	struct fdtable *fdt = t->files->fdt;
+	struct file *f = NULL;
+
+	if ((unsigned long)fd >= fdt->max_fds)
+		return NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]) || !f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+static __always_inline struct fg_inode inode_id(struct inode *inode)
+{
+	struct fg_inode id = { .dev = inode->i_sb->s_dev, .ino = inode->i_ino };
+
+	return id;
+}
+
+static __always_inline void count_drop(__u32 what)
+{
+	__u64 *n = bpf_map_lookup_elem(&file_drops, &what);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+/* An event with the opener and the object filled in, the rest zero; NULL when the ring is
+ * full (counted). Ring memory is not zeroed: every field is written here or by the caller. */
+static __always_inline struct fg_event *event_new(__u32 kind, __u32 slot,
+						  const struct fg_inode *obj, long fd)
+{
+	struct fg_event *e = bpf_ringbuf_reserve(&file_events, sizeof(*e), 0);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!e) {
+		count_drop(FG_DROP_EVENT);
+		return NULL;
+	}
+	e->ts = bpf_ktime_get_boot_ns();
+	e->counter = 0;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->object = *obj;
+	e->exe = (struct fg_inode){};
+	e->kind = kind;
+	e->verdict = FG_ALLOW;
+	e->reason = FG_R_NONE;
+	e->slot = slot;
+	e->generation = 0;
+	e->pid = (__u32)id;
+	e->tgid = id >> 32;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->fd = fd;
+	e->error = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->path[0] = '\0';
+	return e;
+}
+
+/* ---- effects -------------------------------------------------------------------------- */
+
+/* Sets bit hslot in the process's holders entry (holders.h); 0 or -1 when the map is full. */
+static __always_inline int mark_holder(__u32 tgid, __u32 hslot)
+{
+	struct holder fresh = { .slots = 1ULL << (hslot & 63) }, *h;
+
+	h = bpf_map_lookup_elem(&holders, &tgid);
+	if (!h && !bpf_map_update_elem(&holders, &tgid, &fresh, BPF_NOEXIST))
+		return 0;
+	if (!h)
+		h = bpf_map_lookup_elem(&holders, &tgid); /* lost the race to insert */
+	if (!h) {
+		count_drop(FG_DROP_HOLDER);
+		return -1;
+	}
+	if (!(h->slots & fresh.slots))
+		__sync_fetch_and_or(&h->slots, fresh.slots);
+	return 0;
+}
+
+static __always_inline int bind(void *map, const struct fg_inode *id, __u32 slot, __u32 origin)
+{
+	struct fg_binding b = { .slot = slot, .origin = origin };
+	int err = bpf_map_update_elem(map, id, &b, BPF_ANY);
+
+	if (err)
+		count_drop(FG_DROP_BIND);
+	return err;
+}
+
+/* ---- decisions ------------------------------------------------------------------------ */
+
+/*
+ * An open of a file bound to slot: decide (file_guard.bpf.h), kill if refused, mark the
+ * holder if admitted, report either way.
+ */
+static __always_inline int decide_open(struct task_struct *t, struct file *file,
+				       const struct fg_inode *obj, __u32 slot, long fd)
+{
+	struct fg_inode exe = inode_id(t->mm->exe_file->f_inode);
+	__u32 fmode = file->f_mode, reason, kind;
+	__u64 now = bpf_ktime_get_boot_ns(), counter = 0;
+	struct fg_rule r;
+	struct fg_event *e;
+	int err = 0;
+
+	if (!fg_rule_get(&file_rules, slot, &r)) {
+		reason = FG_R_NO_RULE;
+		r.generation = 0;
+	} else {
+		reason = fg_check(&r, fg_wants_app(&r) && fg_app_listed(&file_apps, &r, &exe), now);
+	}
+	if (reason == FG_R_NONE && fg_is_use(fmode))
+		reason = fg_take_use(&file_uses, &r, now, &counter);
+
+	if (reason != FG_R_NONE)
+		err = bpf_send_signal(SIGKILL);
+	else if (r.flags & FG_MARK_HOLDER && r.holder_slot < MAX_HOLDER_SLOTS)
+		err = mark_holder(t->tgid, r.holder_slot);
+
+	if (reason == FG_R_COUNT || reason == FG_R_FREQ)
+		kind = FG_EV_EXHAUSTED;
+	else if (reason != FG_R_NONE)
+		kind = FG_EV_DENIED;
+	else
+		kind = fg_is_use(fmode) && counter ? FG_EV_COUNTED : FG_EV_ALLOWED;
+	e = event_new(kind, slot, obj, fd);
+	if (!e)
+		return 0;
+	e->verdict = reason == FG_R_NONE ? FG_ALLOW : FG_DENY;
+	e->reason = reason;
+	e->generation = r.generation;
+	e->counter = counter;
+	e->exe = exe;
+	e->error = err;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* The binding of the nearest bound directory among the created file's ancestors. */
+static __always_inline struct fg_binding *bound_above(struct dentry *d)
+{
+	struct fg_binding *b;
+	struct dentry *p;
+	struct fg_inode id;
+	int i;
+
+	for (i = 0; i < FG_DIR_DEPTH; i++) {
+		p = d->d_parent;
+		if (!p || p == d)
+			return NULL; /* root of its mount: bindings do not cross mounts */
+		id = inode_id(p->d_inode);
+		b = bpf_map_lookup_elem(&file_dirs, &id);
+		if (b)
+			return b;
+		d = p;
+	}
+	return NULL;
+}
+
+/* A file created under a bound directory: bind it (and its directory, so the next file
+ * there is found at depth 1), report, then decide on it as on any bound file. False if no
+ * bound directory is above it. */
+static __always_inline bool adopt_created(struct task_struct *t, struct pt_regs *regs,
+					 bool compat, enum call c, struct file *file,
+					 const struct fg_inode *obj, long fd)
+{
+	struct dentry *d = file->f_path.dentry;
+	struct fg_binding *b = bound_above(d);
+	struct fg_inode dir;
+	struct fg_event *e;
+	__u32 slot;
+	int err;
+
+	if (!b)
+		return false;
+	slot = b->slot;
+	dir = inode_id(d->d_parent->d_inode);
+	err = bind(&file_bound, obj, slot, FG_ORIGIN_DIR);
+	if (!err && !bpf_map_lookup_elem(&file_dirs, &dir))
+		err = bind(&file_dirs, &dir, slot, FG_ORIGIN_DIR);
+	e = event_new(FG_EV_ADDED, slot, obj, fd);
+	if (e) {
+		e->error = err;
+		(void)bpf_probe_read_user_str(e->path, sizeof(e->path), path_arg(regs, compat, c));
+		bpf_ringbuf_submit(e, 0);
+	}
+	decide_open(t, file, obj, slot, fd);
+	return true;
+}
+
+/* The slot whose copies a holder with these bits makes: the lowest bit whose rule tracks
+ * copies. Several products in one process: the copy is filed under one of them. */
+static __always_inline bool copy_slot(__u64 slots, __u32 *ret_slot)
+{
+	struct fg_rule r;
+	__u32 i, *slot;
+
+	for (i = 0; i < MAX_HOLDER_SLOTS; i++) {
+		if (!(slots >> i & 1))
+			continue;
+		slot = bpf_map_lookup_elem(&file_hold_slots, &i);
+		if (slot && fg_rule_get(&file_rules, *slot, &r) && r.flags & FG_TRACK_COPIES) {
+			*ret_slot = *slot;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A holder wrote a regular file no contract touches: it may now hold the data, so it is a
+ * derived copy, protected like the original from now on (else `cp` then `cat` would get
+ * around the rule). Regular files only: a holder writing /dev/null must not make it one.
+ */
+static __always_inline int track_copy(struct task_struct *t, struct pt_regs *regs, bool compat,
+				      enum call c, struct file *file,
+				      const struct fg_inode *obj, long fd)
+{
+	struct fg_derived d = { .tgid = t->tgid };
+	struct holder *h = bpf_map_lookup_elem(&holders, &d.tgid);
+	struct fg_event *e;
+	int err;
+
+	if (!h || (file->f_inode->i_mode & S_IFMT) != S_IFREG || !copy_slot(h->slots, &d.slot))
+		return 0;
+	d.ts = bpf_ktime_get_boot_ns();
+	err = bind(&file_bound, obj, d.slot, FG_ORIGIN_DERIVED);
+	if (!err && bpf_map_update_elem(&file_derived, obj, &d, BPF_ANY)) {
+		count_drop(FG_DROP_BIND);
+		err = -1;
+	}
+	e = event_new(FG_EV_DERIVED, d.slot, obj, fd);
+	if (!e)
+		return 0;
+	e->error = err;
+	e->exe = inode_id(t->mm->exe_file->f_inode);
+	(void)bpf_probe_read_user_str(e->path, sizeof(e->path), path_arg(regs, compat, c));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int on_open(struct pt_regs *regs, long nr, long fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	bool compat = is_compat(t);
+	enum call c = call_of(nr, compat);
+	struct fg_binding *b;
+	struct fg_inode obj;
+	struct file *file;
+
+	if (c == CALL_NONE)
+		return 0;
+	file = fd_file(t, fd);
+	if (!file)
+		return 0;
+	obj = inode_id(file->f_inode);
+	b = bpf_map_lookup_elem(&file_bound, &obj);
+	if (b)
+		return decide_open(t, file, &obj, b->slot, fd);
+	/* no contract touches it: only a created or written file can become one's */
+	if (asked_create(regs, compat, c) && adopt_created(t, regs, compat, c, file, &obj, fd))
+		return 0;
+	if (file->f_mode & FG_FMODE_WRITE)
+		return track_copy(t, regs, compat, c, file, &obj, fd);
+	return 0;
+}
+
+/* ---- programs ------------------------------------------------------------------------- */
+/* Fork and exit first: the loader attaches in this order, and inheritance must be live
+ * before anything can make a holder. */
+
+/* A holder's child holds what its parent held at the fork (holders.h). */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(file_holder_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	struct holder *h, copy;
+
+	if (ctgid == ptgid)
+		return 0; /* a thread: the process's entry covers it */
+	h = bpf_map_lookup_elem(&holders, &ptgid);
+	if (!h)
+		return 0;
+	copy = *h;
+	if (bpf_map_update_elem(&holders, &ctgid, &copy, BPF_ANY))
+		count_drop(FG_DROP_HOLDER);
+	return 0;
+}
+
+/* The entry goes with the last thread (signal->live), not with the leader, which can exit
+ * before the others. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(file_holder_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+
+	if (p->signal->live.counter)
+		return 0;
+	(void)bpf_map_delete_elem(&holders, &tgid);
+	return 0;
+}
+
+/*
+ * Every syscall of every task exits through here (an empty program alone costs ~1.1x on
+ * open+close): filter on the number and the result before touching anything else.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(file_open_check, struct pt_regs *regs, long ret)
+{
+	long nr = regs->orig_ax;
+
+	if (!maybe_open(nr) || ret < 0)
+		return 0;
+	return on_open(regs, nr, ret);
+}

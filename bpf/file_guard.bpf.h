@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The file guard's decision, shared by the portable backend (file_guard.bpf.c, sys_exit
+ * tracepoint) and the BPF-LSM one (file_open hook). Hooks gather the context (rule, the
+ * opener's executable, access, time), these helpers decide. The first group is pure; the
+ * second takes maps as arguments so each object passes its own.
+ * Include vmlinux.h, bpf_helpers.h and file_guard.h first.
+ */
+#ifndef PEP_FILE_GUARD_BPF_H
+#define PEP_FILE_GUARD_BPF_H
+
+/* include/linux/fs.h: stable since 2.6 */
+#define FG_FMODE_READ  0x1
+#define FG_FMODE_WRITE 0x2
+
+/* ---- pure ----------------------------------------------------------------------------- */
+
+/* One use = one open with read access (O_RDONLY, O_RDWR); write-only and O_PATH opens are
+ * decided but not counted. fmode: file->f_mode. */
+static __always_inline bool fg_is_use(__u32 fmode)
+{
+	return fmode & FG_FMODE_READ;
+}
+
+/* Whether the application list must be looked up at all. */
+static __always_inline bool fg_wants_app(const struct fg_rule *r)
+{
+	return r->flags & (FG_APP_ALLOW | FG_APP_DENY);
+}
+
+/* Everything but the counters: FG_R_NONE, or why an open of a file of rule r's slot, by an
+ * executable that is (listed) or is not in the slot's application list, at boot time now,
+ * is refused. */
+static __always_inline __u32 fg_check(const struct fg_rule *r, bool listed, __u64 now)
+{
+	if (!(r->flags & FG_ACTIVE))
+		return FG_R_NO_RULE;
+	if (r->flags & FG_TERMINATED)
+		return FG_R_TERMINATED;
+	if (now < r->not_before)
+		return FG_R_NOT_YET;
+	if (r->not_after && now > r->not_after)
+		return FG_R_EXPIRED;
+	if ((r->flags & FG_APP_ALLOW) && !listed)
+		return FG_R_APP;
+	if ((r->flags & FG_APP_DENY) && listed)
+		return FG_R_APP;
+	return FG_R_NONE;
+}
+
+/* The counter window of time now (fg_check has refused now < not_before). */
+static __always_inline __u64 fg_window(const struct fg_rule *r, __u64 window_ns, __u64 now)
+{
+	return window_ns ? (now - r->not_before) / window_ns : 0;
+}
+
+/* A copy of a rule is usable iff it is the slot's and both stamps agree (file_guard.h). */
+static __always_inline bool fg_rule_whole(const struct fg_rule *r, __u32 slot)
+{
+	return r->slot == slot && r->generation == r->generation_end;
+}
+
+/* ---- with maps ------------------------------------------------------------------------ */
+
+/*
+ * Copies slot's rule into *out; false if there is none or no consistent copy could be
+ * made (after two tries: a torn copy needs two rule updates within the few nanoseconds of
+ * the copy, so a second failure means something is badly wrong: refuse).
+ */
+static __always_inline bool fg_rule_get(void *rules, __u32 slot, struct fg_rule *out)
+{
+	struct fg_rule *r;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		r = bpf_map_lookup_elem(rules, &slot);
+		if (!r)
+			return false;
+		__builtin_memcpy(out, r, sizeof(*out));
+		if (fg_rule_whole(out, slot))
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool fg_app_listed(void *apps, const struct fg_rule *r,
+					  const struct fg_inode *exe)
+{
+	struct fg_app_key k = { .slot = r->slot, .generation = r->generation, .exe = *exe };
+
+	return bpf_map_lookup_elem(apps, &k) != NULL;
+}
+
+/*
+ * Takes one use from the counter {slot, kind, window}: true iff the value before our own
+ * fetch-and-add was below limit, so N racing openers get exactly min(N, limit) trues, with
+ * no check-then-increment gap. A refused attempt gives its increment back (the counter
+ * then reads as admitted uses); it never goes below the admitted ones, so it never admits
+ * extra. *ret_value: uses after ours, when admitted.
+ */
+static __always_inline bool fg_take(void *uses, struct fg_use_key *k, __u64 limit,
+				    __u64 *ret_value)
+{
+	__u64 zero = 0, *v, old;
+
+	v = bpf_map_lookup_elem(uses, k);
+	if (!v) {
+		/* NOEXIST: of racing creators one inserts, the others find it */
+		(void)bpf_map_update_elem(uses, k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(uses, k);
+		if (!v)
+			return false; /* map full: fail closed */
+	}
+	old = __sync_fetch_and_add(v, 1);
+	if (old < limit) {
+		*ret_value = old + 1;
+		return true;
+	}
+	__sync_fetch_and_add(v, -1);
+	*ret_value = old;
+	return false;
+}
+
+static __always_inline void fg_give_back(void *uses, struct fg_use_key *k)
+{
+	__u64 *v = bpf_map_lookup_elem(uses, k);
+
+	if (v)
+		__sync_fetch_and_add(v, -1);
+}
+
+/*
+ * The limits of rule r for one use at now: FG_R_NONE (taken) or FG_R_FREQ/FG_R_COUNT.
+ * Frequency first, and given back if the count refuses, so a refused open consumes
+ * neither. *ret_value: the deciding counter (count if limited, else frequency).
+ */
+static __always_inline __u32 fg_take_use(void *uses, const struct fg_rule *r, __u64 now,
+					 __u64 *ret_value)
+{
+	struct fg_use_key f = { .slot = r->slot, .kind = FG_USE_FREQ };
+	struct fg_use_key c = { .slot = r->slot, .kind = FG_USE_COUNT };
+
+	*ret_value = 0;
+	if (r->flags & FG_FREQ_LIMIT) {
+		f.window = fg_window(r, r->freq_window_ns, now);
+		if (!fg_take(uses, &f, r->freq_limit, ret_value))
+			return FG_R_FREQ;
+	}
+	if (r->flags & FG_COUNT_LIMIT) {
+		c.window = fg_window(r, r->count_window_ns, now);
+		if (!fg_take(uses, &c, r->count_limit, ret_value)) {
+			if (r->flags & FG_FREQ_LIMIT)
+				fg_give_back(uses, &f);
+			return FG_R_COUNT;
+		}
+	}
+	return FG_R_NONE;
+}
+
+#endif /* PEP_FILE_GUARD_BPF_H */

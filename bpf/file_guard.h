@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * File guard: which processes may open the files of a data product, how often, and until
+ * when. Shared by bpf/file_guard.bpf.c (portable backend), the BPF-LSM variant and
+ * agent/file_guard.c: every struct here is a map key, a map value or an event. Include
+ * vmlinux.h (BPF) or <linux/types.h> (user space) first.
+ *
+ * Objects are (dev, ino). dev is the KERNEL encoding of super_block->s_dev,
+ * major << 20 | minor (MINORBITS in include/linux/kdev_t.h), not glibc's st_dev:
+ * user space converts with file_guard__kdev(). Times are bpf_ktime_get_boot_ns()
+ * (CLOCK_BOOTTIME: counts suspend, never jumps); the agent converts wall clock.
+ *
+ * Every map is pinned by name under the pin root, so enforcement and counters outlive the
+ * agent; names start with file_ so they do not meet the other guards' maps there.
+ */
+#ifndef PEP_FILE_GUARD_H
+#define PEP_FILE_GUARD_H
+
+#define FG_MAX_SLOTS	1024 /* contract slots 0..FG_MAX_SLOTS-1, given by the agent */
+#define FG_DIR_DEPTH	16   /* ancestors looked at when a file is created: see file_dirs */
+#define FG_PATH_LEN	256  /* path argument carried by a derived event */
+#define FG_COMM_LEN	16
+
+/* struct fg_rule.flags */
+enum fg_rule_flags {
+	FG_ACTIVE = 1 << 0,	    /* applied; a slot without an active rule refuses every open */
+	FG_TERMINATED = 1 << 1,	    /* terminated or expired: every open refused */
+	FG_APP_ALLOW = 1 << 2,	    /* only executables listed in file_apps may open */
+	FG_APP_DENY = 1 << 3,	    /* executables listed in file_apps may not open */
+	FG_COUNT_LIMIT = 1 << 4,    /* count_limit uses per count window */
+	FG_FREQ_LIMIT = 1 << 5,	    /* freq_limit uses per frequency window */
+	FG_MARK_HOLDER = 1 << 6,    /* an admitted open sets bit holder_slot in holders */
+	FG_TRACK_COPIES = 1 << 7,   /* files a holder creates or writes become derived copies */
+};
+
+/*
+ * file_rules: HASH slot -> rule. A hash, not an array: an update links a new element and
+ * unlinks the old one, so a reader sees one version or the other, never a mix (an array
+ * update is a memcpy into the value a reader may be reading). Hash elements are recycled
+ * at once, though (prealloc freelist and bpf_mem_alloc alike), so a reader that lost the
+ * race to two updates could copy a reused element: the programs copy the rule and accept
+ * the copy only if slot and both generation stamps agree (the agent keeps generations
+ * unique across slots).
+ *
+ * A use (an open with read access) is admitted iff, for each limit, the counter of the
+ * current window was below the limit before the program's own fetch-and-add. Window index
+ * = (now - not_before) / window_ns, or 0 when window_ns is 0 (one window for the validity).
+ */
+struct fg_rule {
+	__u32 generation;     /* unique per update of any slot's rule; keys file_apps */
+	__u32 slot;	      /* = the key */
+	__u32 flags;	      /* enum fg_rule_flags */
+	__u32 holder_slot;    /* 0..MAX_HOLDER_SLOTS-1, with FG_MARK_HOLDER */
+	__u64 not_before;     /* boot ns; 0: no lower bound */
+	__u64 not_after;      /* boot ns; 0: no upper bound */
+	__u64 count_limit;    /* with FG_COUNT_LIMIT */
+	__u64 count_window_ns;
+	__u64 freq_limit;     /* with FG_FREQ_LIMIT */
+	__u64 freq_window_ns;
+	__u32 generation_end; /* = generation: written last, read last */
+	__u32 pad;
+};
+
+/* An inode, the key of file_bound, file_dirs, file_derived, and an executable's identity. */
+struct fg_inode {
+	__u32 dev; /* kernel encoding, see above */
+	__u32 pad; /* zero: part of hash keys */
+	__u64 ino;
+};
+
+/* struct fg_binding.origin: why an inode is in file_bound or file_dirs */
+enum fg_origin {
+	FG_ORIGIN_BOUND = 0,   /* the agent bound it */
+	FG_ORIGIN_DIR = 1,     /* created under a bound directory, added by the program */
+	FG_ORIGIN_DERIVED = 2, /* written by a holder: a derived copy */
+};
+
+/*
+ * file_bound: HASH inode -> binding, the files whose opens are decided (bound files, files
+ * created under bound directories, derived copies). file_dirs: HASH inode -> binding,
+ * bound directories: a file created (O_CREAT) with one of them among its FG_DIR_DEPTH
+ * nearest ancestors is added to file_bound, its parent directory to file_dirs. Subdirectory
+ * creation (mkdir) is covered by that ancestor walk, since at sys_exit of mkdir no dentry
+ * of the new directory is reachable without resolving the path again.
+ */
+struct fg_binding {
+	__u32 slot;
+	__u32 origin; /* enum fg_origin */
+};
+
+/* file_apps: HASH {slot, generation, executable} -> __u8 1. The rule's generation selects
+ * the list, so a replaced contract's list takes effect together with its rule. */
+struct fg_app_key {
+	__u32 slot;
+	__u32 generation;
+	struct fg_inode exe; /* task->mm->exe_file->f_inode: symlinks resolved, as stat() does */
+};
+
+/* file_uses: HASH -> __u64 uses counted (admitted ones: a refused attempt takes its
+ * increment back). Pinned: counts survive the agent. Old windows are the agent's to prune. */
+enum fg_use_kind {
+	FG_USE_COUNT = 0,
+	FG_USE_FREQ = 1,
+};
+
+struct fg_use_key {
+	__u32 slot;
+	__u32 kind; /* enum fg_use_kind */
+	__u64 window;
+};
+
+/* file_derived: HASH inode -> who made the copy. The agent deletes copies at termination
+ * (after checking dev/ino of the path it resolved). */
+struct fg_derived {
+	__u32 slot;
+	__u32 tgid;
+	__u64 ts; /* boot ns */
+};
+
+/* file_hold_slots: HASH holder slot -> __u32 contract slot, for derived copies: a holder
+ * bit tells which rule (and so which track-copies flag and slot) a new file inherits. */
+
+/* file_drops: PERCPU_ARRAY enum fg_drop -> __u64, what the programs could not record. */
+enum fg_drop {
+	FG_DROP_EVENT = 0,  /* ring buffer full: event lost */
+	FG_DROP_HOLDER = 1, /* holders full: process not marked */
+	FG_DROP_BIND = 2,   /* file_bound/file_dirs/file_derived full: file not added */
+	FG_DROPS
+};
+
+enum fg_kind {
+	FG_EV_ALLOWED = 1,   /* admitted, not a use (no read access) or no limit */
+	FG_EV_COUNTED = 2,   /* admitted use; counter = uses in the count window (or freq) */
+	FG_EV_DENIED = 3,    /* refused: killed */
+	FG_EV_EXHAUSTED = 4, /* refused because a limit was reached: killed */
+	FG_EV_DERIVED = 5,   /* a holder made a derived copy: fd and path say where */
+	FG_EV_ADDED = 6,     /* a file created under a bound directory was bound */
+};
+
+enum fg_verdict {
+	FG_ALLOW = 0,
+	FG_DENY = 1,
+};
+
+enum fg_reason {
+	FG_R_NONE = 0,
+	FG_R_NO_RULE = 1,    /* bound to a slot with no (or an unreadable) active rule */
+	FG_R_TERMINATED = 2,
+	FG_R_NOT_YET = 3,    /* before not_before */
+	FG_R_EXPIRED = 4,    /* after not_after */
+	FG_R_APP = 5,	     /* executable not allowed */
+	FG_R_COUNT = 6,
+	FG_R_FREQ = 7,
+};
+
+/*
+ * file_events: RINGBUF of these. Every decision on a bound file is one event; a failed
+ * reservation counts in file_drops[FG_DROP_EVENT] instead, never silently.
+ */
+struct fg_event {
+	__u64 ts;	 /* boot ns */
+	__u64 counter;	 /* COUNTED/EXHAUSTED: value of the counter that decided */
+	__u64 cgroup_id; /* cgroup v2 id of the opener */
+	struct fg_inode object;
+	struct fg_inode exe;
+	__u32 kind;	 /* enum fg_kind */
+	__u32 verdict;	 /* enum fg_verdict */
+	__u32 reason;	 /* enum fg_reason */
+	__u32 slot;
+	__u32 generation;
+	__u32 pid;	 /* thread id */
+	__u32 tgid;	 /* process id */
+	__u32 uid;
+	__s32 fd;	 /* the fd the open returned */
+	__s32 error;	 /* 0, or why a kill or a map update failed (-errno) */
+	char comm[FG_COMM_LEN];
+	char path[FG_PATH_LEN]; /* DERIVED/ADDED: path argument as passed, maybe relative */
+};
+
+#endif /* PEP_FILE_GUARD_H */
