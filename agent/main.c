@@ -1,9 +1,211 @@
 // SPDX-License-Identifier: Apache-2.0
-/* pep-agent: the enforcement daemon. */
+/*
+ * pep-agent: verifies contracts, enforces them in the kernel, records every decision.
+ * Start-up: config, probe, state dir, store, enforcement (adopting pins), admin socket;
+ * then one event loop until SIGTERM or SIGINT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
-int main(void)
+#include <event2/event.h>
+
+#include <openssl/evp.h>
+
+#include "agent/admin.h"
+#include "agent/agent.h"
+#include "agent/guards.h"
+#include "agent/log.h"
+#include "agent/nodekey.h"
+#include "agent/records.h"
+#include "agent/store.h"
+
+static const char usage[] =
+	"usage: pep-agent [--config FILE] [--state-dir DIR] [--bpffs-dir DIR]\n"
+	"                 [--admin-socket PATH] [--trust PATH] [--backend auto|lsm|portable]\n"
+	"                 [--cgroup DIR] [--verbose]\n";
+
+static int parse_args(int argc, char **argv, struct agent_config *cfg)
 {
-	fprintf(stderr, "pep-agent: not yet: the daemon arrives with the kernel enforcement work\n");
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "bpffs-dir", required_argument, NULL, 'b' },
+		{ "admin-socket", required_argument, NULL, 'a' },
+		{ "trust", required_argument, NULL, 't' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "cgroup", required_argument, NULL, 'g' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ 0 },
+	};
+	static const char *const keys[128] = {
+		['s'] = "state_dir", ['b'] = "bpffs_dir", ['a'] = "admin_socket",
+		['t'] = "trust",     ['B'] = "backend",   ['g'] = "cgroup",
+	};
+	const char *config = NULL;
+	char err[256] = "";
+	int opt, r;
+
+	/* The file first, so that flags override it: two passes over argv. */
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		if (opt == 'c')
+			config = optarg;
+		else if (opt == '?')
+			return -EINVAL;
+	r = config__load(cfg, config, err, sizeof(err));
+	if (r < 0)
+		return log_errno(r, "config %s: %s", config, err);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == 'v')
+			log_set_level(LOG_DEBUG);
+		else if (opt != 'c' && config__set(cfg, keys[opt], optarg) < 0)
+			return log_errno(-EINVAL, "--%s %s: not a valid value", keys[opt], optarg);
+	}
+	return optind == argc ? 0 : -EINVAL;
+}
+
+/* Picks the backend: the probe's choice, or the one asked for if this kernel has it. */
+static int choose_backend(struct agent *a)
+{
+	int r = backend_probe(&a->support);
+
+	backend_support__print(&a->support, stderr, "pep-agent: probe: ");
+	if (r < 0)
+		return log_errno(r, "no backend can run here (bpffs and cgroup v2 must be mounted)");
+	a->backend = a->support.backend;
+	if (!strcmp(a->cfg.backend, "lsm") && a->backend != BACKEND_LSM)
+		return log_errno(-EOPNOTSUPP, "backend lsm asked for, but %s",
+				 a->support.lsm_why);
+	if (!strcmp(a->cfg.backend, "portable"))
+		a->backend = BACKEND_PORTABLE;
+	log_info("backend: %s", backend__name(a->backend));
 	return 0;
+}
+
+static int open_state(struct agent *a)
+{
+	char path[4096];
+
+	if (mkdir(a->cfg.state_dir, 0700) < 0 && errno != EEXIST)
+		return log_errno(-errno, "state dir %s", a->cfg.state_dir);
+	snprintf(path, sizeof(path), "%s/contracts.db", a->cfg.state_dir);
+	a->store = store__open(path);
+	if (!a->store)
+		return log_errno(-errno, "contract store %s", path);
+	a->node_key = node_key__load(a->cfg.state_dir);
+	if (!a->node_key)
+		return log_errno(-errno, "node key in %s", a->cfg.state_dir);
+	a->records = records__new();
+	return a->records ? 0 : -ENOMEM;
+}
+
+static void on_guard_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)guards__poll(a->guards);
+}
+
+/* Loads or adopts the kernel guards and watches their ring buffers. */
+static int open_guards(struct agent *a)
+{
+	struct guards_opts go = {
+		.pin_root = a->cfg.bpffs_dir,
+		.cgroup = *a->cfg.cgroup ? a->cfg.cgroup : a->support.cgroup2,
+		.backend = a->backend,
+		.on_file_event = agent_on_file_event,
+		.on_net_event = agent_on_net_event,
+		.ctx = a,
+	};
+	int fds[2];
+
+	a->guards = guards__open(&go);
+	if (!a->guards)
+		return log_errno(-errno, "kernel guards (pins under %s)", go.pin_root);
+	guards__fds(a->guards, fds);
+	for (int i = 0; i < 2; i++) {
+		a->guard_events[i] = event_new(a->base, fds[i], EV_READ | EV_PERSIST,
+					       on_guard_event, a);
+		if (!a->guard_events[i] || event_add(a->guard_events[i], NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("signal %d: shutting down (enforcement stays pinned)", (int)sig);
+	event_base_loopbreak(arg);
+}
+
+static int start(struct agent *a)
+{
+	int r;
+
+	r = choose_backend(a);
+	if (!r)
+		r = open_state(a);
+	if (!r)
+		r = open_guards(a);
+	if (!r)
+		r = agent_restore(a);
+	if (r)
+		return r;
+	a->admin = admin__open(a->base, a->cfg.admin_socket, agent_command, a);
+	if (!a->admin)
+		return log_errno(-errno, "admin socket %s", a->cfg.admin_socket);
+	log_info("ready: admin socket %s, pins %s", a->cfg.admin_socket, a->cfg.bpffs_dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = { 0 };
+	struct event *sigterm = NULL, *sigint = NULL;
+	int r;
+
+	log_route_libbpf();
+	if (parse_args(argc, argv, &a.cfg) < 0) {
+		fputs(usage, stderr);
+		config__free(&a.cfg);
+		return 2;
+	}
+	a.base = event_base_new();
+	if (!a.base) {
+		r = -ENOMEM;
+		goto out;
+	}
+	sigterm = evsignal_new(a.base, SIGTERM, on_signal, a.base);
+	sigint = evsignal_new(a.base, SIGINT, on_signal, a.base);
+	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = start(&a);
+	if (!r)
+		r = event_base_dispatch(a.base) < 0 ? -EIO : 0;
+out:
+	admin__close(a.admin);
+	for (int i = 0; i < 2; i++)
+		if (a.guard_events[i])
+			event_free(a.guard_events[i]);
+	guards__close(a.guards);
+	records__free(a.records);
+	EVP_PKEY_free(a.node_key);
+	store__close(a.store);
+	for (int i = 0; i < AGENT_MAX_SLOTS; i++)
+		free(a.slot_contract[i]);
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	if (a.base)
+		event_base_free(a.base);
+	config__free(&a.cfg);
+	return r ? 1 : 0;
 }

@@ -23,6 +23,9 @@ static const char schema[] =
 	"  id TEXT NOT NULL, time INTEGER NOT NULL, state TEXT NOT NULL, cause TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS bindings ("
 	"  product TEXT NOT NULL, target TEXT NOT NULL, PRIMARY KEY (product, target));"
+	"CREATE TABLE IF NOT EXISTS copies ("
+	"  id TEXT NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL, path TEXT NOT NULL,"
+	"  PRIMARY KEY (id, dev, ino));"
 	"CREATE TABLE IF NOT EXISTS proofs ("
 	"  id TEXT NOT NULL, time INTEGER NOT NULL, proof TEXT NOT NULL);";
 
@@ -256,5 +259,36 @@ int store__get_proof(struct store *s, const char *id, char **ret_json)
 	if (!json)
 		return -ENOMEM;
 	*ret_json = json;
+	return 0;
+}
+
+int store__add_copy(struct store *s, const char *id, uint64_t dev, uint64_t ino, const char *path)
+{
+	return exec(s, "INSERT OR REPLACE INTO copies VALUES (?, ?, ?, ?)", "tiit", id,
+		    (int64_t)dev, (int64_t)ino, path);
+}
+
+int store__copy_path(struct store *s, const char *id, uint64_t dev, uint64_t ino, char **ret_path)
+{
+	sqlite3_stmt *st;
+	char *path = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT path FROM copies WHERE id = ? AND dev = ? AND ino = ?",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)dev);
+	sqlite3_bind_int64(st, 3, (int64_t)ino);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		path = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+	if (!path)
+		return -ENOMEM;
+	*ret_path = path;
 	return 0;
 }

@@ -45,6 +45,10 @@ int store__add_binding(struct store *s, const char *product, const char *target)
 int store__for_each_binding(struct store *s, const char *product,
 			    int (*cb)(const char *product, const char *target, void *ctx), void *ctx);
 
+/* Where a derived copy of a contract's product was seen (the kernel knows dev and ino). */
+int store__add_copy(struct store *s, const char *id, uint64_t dev, uint64_t ino, const char *path);
+int store__copy_path(struct store *s, const char *id, uint64_t dev, uint64_t ino, char **ret_path);
+
 int store__add_proof(struct store *s, const char *id, const char *proof_json);
 int store__get_proof(struct store *s, const char *id, char **ret_json);
 

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's state, shared by its parts: main.c wires them, contracts.c runs contracts,
+ * events.c turns kernel decisions into records, commands.c serves pepctl. */
+#ifndef PEP_AGENT_AGENT_H
+#define PEP_AGENT_AGENT_H
+
+#include <openssl/types.h>
+
+#include "agent/config.h"
+#include "agent/probe.h"
+
+#define AGENT_MAX_SLOTS 1024 /* = FG_MAX_SLOTS */
+
+struct event_base;
+struct event;
+struct store;
+struct admin;
+struct guards;
+struct records;
+struct cJSON;
+struct pol_errors;
+struct fg_event;
+struct net_event;
+
+struct agent {
+	struct agent_config cfg;
+	struct backend_support support;
+	enum backend backend;
+	struct event_base *base;
+	struct store *store;
+	struct admin *admin;
+	struct guards *guards;
+	struct event *guard_events[2];
+	struct records *records;
+	EVP_PKEY *node_key;
+	char *slot_contract[AGENT_MAX_SLOTS]; /* id of the contract enforced in each slot */
+};
+
+/* contracts.c */
+int agent_restore(struct agent *a);
+int agent_bind(struct agent *a, const char *product, char **targets, size_t n,
+	       struct pol_errors *errs);
+/* Verifies, plans and enforces a contract; *ret_slot and *ret_version on success. */
+int agent_apply(struct agent *a, const char *text, int *ret_slot, int *ret_version,
+		struct pol_errors *errs);
+/* Stops every use, runs the deletion obligation; *ret_proof (may stay NULL) on success. */
+int agent_terminate(struct agent *a, const char *id, const char *cause, struct cJSON **ret_proof,
+		    struct pol_errors *errs);
+
+/* events.c: callbacks of the guards. */
+void agent_on_file_event(void *agent, const struct fg_event *e);
+void agent_on_net_event(void *agent, const struct net_event *e);
+
+/* commands.c: the admin socket's dispatcher. */
+struct cJSON *agent_command(const struct cJSON *request, void *agent);
+
+#endif /* PEP_AGENT_AGENT_H */

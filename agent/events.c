@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Kernel decisions into behaviour records; derived copies into the store with their path. */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+
+#include "bpf/file_guard.h"
+#include "bpf/net_guard.h"
+#include "agent/agent.h"
+#include "agent/log.h"
+#include "agent/records.h"
+#include "agent/store.h"
+
+_Static_assert(AGENT_MAX_SLOTS == FG_MAX_SLOTS, "agent and file guard slots differ");
+
+static const char *const file_kinds[] = {
+	[FG_EV_ALLOWED] = "allowed", [FG_EV_COUNTED] = "counted", [FG_EV_DENIED] = "denied",
+	[FG_EV_EXHAUSTED] = "exhausted", [FG_EV_DERIVED] = "derived", [FG_EV_ADDED] = "added",
+};
+
+static const char *const file_reasons[] = {
+	[FG_R_NONE] = "",	      [FG_R_NO_RULE] = "no active rule",
+	[FG_R_TERMINATED] = "terminated", [FG_R_NOT_YET] = "not yet in force",
+	[FG_R_EXPIRED] = "expired",     [FG_R_APP] = "application not allowed",
+	[FG_R_COUNT] = "count used up", [FG_R_FREQ] = "frequency limit",
+};
+
+static const char *const net_reasons[] = {
+	[NET_REASON_USE] = "",
+	[NET_REASON_NOT_LISTED] = "destination not allowed",
+	[NET_REASON_LISTED] = "destination refused",
+	[NET_REASON_EXHAUSTED] = "count used up",
+	[NET_REASON_TERMINATED] = "terminated",
+	[NET_REASON_NO_ROOM] = "no room to track (fail closed)",
+};
+
+static int64_t clock_offset(clockid_t from)
+{
+	struct timespec wall, other;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(from, &other);
+	return (wall.tv_sec - other.tv_sec) * 1000000000LL + (wall.tv_nsec - other.tv_nsec);
+}
+
+static const char *name_of(const char *const *names, size_t n, unsigned i)
+{
+	return i < n && names[i] ? names[i] : "?";
+}
+
+static void set_contract(const struct agent *a, unsigned slot, struct record *r)
+{
+	if (slot < AGENT_MAX_SLOTS && a->slot_contract[slot])
+		snprintf(r->contract, sizeof(r->contract), "%s", a->slot_contract[slot]);
+}
+
+/* Where a holder wrote a derived copy: the fd it still holds, else its path argument.
+ * Whatever is found is checked against the inode the kernel saw before it is believed. */
+static void note_copy(struct agent *a, const struct fg_event *e, const char *contract)
+{
+	char link[64], path[PATH_MAX + FG_PATH_LEN + 1], cwd[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%u/fd/%d", e->tgid, e->fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n > 0) {
+		path[n] = '\0';
+	} else if (e->path[0] == '/') {
+		snprintf(path, sizeof(path), "%s", e->path);
+	} else {
+		snprintf(link, sizeof(link), "/proc/%u/cwd", e->tgid);
+		n = readlink(link, cwd, sizeof(cwd) - 1);
+		cwd[n > 0 ? n : 0] = '\0';
+		snprintf(path, sizeof(path), "%s/%s", cwd, e->path);
+	}
+	if (stat(path, &st) < 0 || st.st_ino != e->object.ino ||
+	    st.st_dev != makedev(e->object.dev >> 20, e->object.dev & 0xfffff)) {
+		log_warn("derived copy %u:%llu of %s: path not found (%s)", e->object.dev,
+			 (unsigned long long)e->object.ino, contract, e->path);
+		return;
+	}
+	if (store__add_copy(a->store, contract, st.st_dev, st.st_ino, path) < 0)
+		log_error("derived copy %s of %s: cannot store its path", path, contract);
+}
+
+void agent_on_file_event(void *agent, const struct fg_event *e)
+{
+	struct agent *a = agent;
+	struct record r = {
+		.time_ns = (int64_t)e->ts + clock_offset(CLOCK_BOOTTIME),
+		.kind = name_of(file_kinds, sizeof(file_kinds) / sizeof(*file_kinds), e->kind),
+		.verdict = e->verdict == FG_DENY ? "deny" : "allow",
+		.reason = name_of(file_reasons, sizeof(file_reasons) / sizeof(*file_reasons),
+				  e->reason),
+		.pid = e->tgid,
+		.uid = e->uid,
+		.cgroup = e->cgroup_id,
+		.counter = e->counter,
+	};
+
+	set_contract(a, e->slot, &r);
+	snprintf(r.comm, sizeof(r.comm), "%.*s", FG_COMM_LEN, e->comm);
+	snprintf(r.exe, sizeof(r.exe), "%u:%llu", e->exe.dev, (unsigned long long)e->exe.ino);
+	snprintf(r.object, sizeof(r.object), "file %u:%llu", e->object.dev,
+		 (unsigned long long)e->object.ino);
+	if (e->kind == FG_EV_DERIVED && r.contract[0])
+		note_copy(a, e, r.contract);
+	records__add(a->records, &r);
+}
+
+void agent_on_net_event(void *agent, const struct net_event *e)
+{
+	struct agent *a = agent;
+	char addr[INET6_ADDRSTRLEN] = "?";
+	struct record r = {
+		.time_ns = (int64_t)e->ts + clock_offset(CLOCK_TAI),
+		.kind = e->reason == NET_REASON_USE ? "connected" : "egress",
+		.verdict = e->verdict == NET_ALLOWED ? "allow" : "deny",
+		.reason = name_of(net_reasons, sizeof(net_reasons) / sizeof(*net_reasons),
+				  e->reason),
+		.pid = e->pid,
+		.uid = e->uid,
+		.cgroup = e->cgroup_id,
+	};
+
+	set_contract(a, e->slot, &r);
+	snprintf(r.comm, sizeof(r.comm), "%.*s", NET_COMM_LEN, e->comm);
+	inet_ntop(e->family, e->addr, addr, sizeof(addr));
+	snprintf(r.object, sizeof(r.object), "%s %s:%u", e->protocol == 17 ? "udp" : "tcp", addr,
+		 e->port);
+	records__add(a->records, &r);
+}

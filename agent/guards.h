@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The guards: a contract's rules into the kernel guards of the running backend. Callers
+ * do not know which backend runs; the file guard hooks differ (syscall tracepoint + SIGKILL
+ * or BPF-LSM file_open), the maps and the network guard do not.
+ *
+ * Slots: a contract is enforced in one slot (0..FG_MAX_SLOTS-1). Contracts whose rules need
+ * holders (egress limits, copy tracking) take a slot below MAX_HOLDER_SLOTS, which is also
+ * their holder bit; the others take slots above, so 64 such contracts at once is the limit.
+ */
+#ifndef PEP_AGENT_GUARDS_H
+#define PEP_AGENT_GUARDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/probe.h"
+
+struct contract_rules;
+struct pol_errors;
+struct guards;
+struct fg_event;
+struct net_event;
+
+struct guards_opts {
+	const char *pin_root; /* bpffs directory: /sys/fs/bpf/pep */
+	const char *cgroup;   /* cgroup v2 directory whose processes' egress is guarded */
+	enum backend backend;
+	/* Called from the event loop for each kernel decision. */
+	void (*on_file_event)(void *ctx, const struct fg_event *e);
+	void (*on_net_event)(void *ctx, const struct net_event *e);
+	void *ctx;
+};
+
+struct slot_status {
+	uint64_t uses, freq_uses; /* in the current windows */
+	uint64_t count_limit, freq_limit;
+	bool terminated;
+	uint32_t holders; /* processes holding the data */
+};
+
+/* Loads or adopts the pinned guards (no gap in enforcement). NULL and errno on failure. */
+struct guards *guards__open(const struct guards_opts *opts);
+/* Closes; pins stay and enforcement goes on. Accepts NULL. */
+void guards__close(struct guards *e);
+/* The ring buffer fds to watch; call guards__poll() when one is readable. */
+int guards__fds(const struct guards *e, int ret_fds[2]);
+int guards__poll(struct guards *e);
+
+/* A slot with no rule, for rules that do (holders) or do not need holders; -ENOSPC when
+ * none is left. The pinned rules are the record of which slots are taken. */
+int guards__free_slot(struct guards *e, bool holders);
+/* Applies (or atomically replaces) a contract's rules in `slot`; on error nothing of the
+ * new version is enforced and the error names the cause. */
+int guards__apply(struct guards *e, int slot, const struct contract_rules *r,
+		    struct pol_errors *errs);
+/* From now on nothing may open the slot's files or connect to its endpoints. */
+int guards__terminate(struct guards *e, int slot);
+/* Forgets the slot (after termination and deletion). */
+int guards__release(struct guards *e, int slot);
+int guards__status(struct guards *e, int slot, struct slot_status *ret);
+/* Calls fn for every derived copy of the slot (kernel device encoding converted back). */
+int guards__for_each_copy(struct guards *e, int slot,
+			    int (*fn)(void *ctx, uint64_t dev, uint64_t ino), void *ctx);
+/* Forgets one file (st_dev, st_ino) after it was deleted. */
+int guards__unbind(struct guards *e, uint64_t dev, uint64_t ino);
+/* Records lost by the kernel: ring buffers full, maps full. */
+uint64_t guards__lost(struct guards *e);
+
+#endif /* PEP_AGENT_GUARDS_H */
