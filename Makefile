@@ -51,10 +51,12 @@ PEPCTL_SRCS := $(wildcard tools/pepctl*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 # Kernel tests: tests/bpf/test_*.c, linked with the agent's objects (root, own cgroup).
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
+# Benchmarks: tests/bench/*.c, linked like the kernel tests; run by tests/bench/run.sh.
+BENCHES := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(wildcard tests/bench/*.c))
 BINS := $(OUTPUT)/pepctl $(OUTPUT)/pep-agent $(OUTPUT)/tds-platform
 
 .PHONY: all deps test test-unit check asan fuzz bench demo install clean help vmlinux
-all: $(BINS) $(UNIT_TESTS) $(BPF_TESTS)
+all: $(BINS) $(UNIT_TESTS) $(BPF_TESTS) $(BENCHES)
 
 help:
 	@echo "make deps    install the Debian packages the project needs (root, idempotent)"
@@ -121,6 +123,10 @@ $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(OUTPUT)/libpolicy.a
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(TEST_LIBS) -o $@
 
 $(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libpolicy.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) $(TEST_LIBS) -o $@
+
+$(OUTPUT)/tests/bench/%: $(OUTPUT)/tests/bench/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) $(TEST_LIBS) -o $@
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <linux/types.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -34,6 +35,7 @@ struct file_guard {
 	struct file_guard_bpf *skel;
 	struct bpf_link *links[FILE_GUARD_PROGS];
 	struct ring_buffer *events;
+	__u64 *ino_bits; /* file_ino_bits, mmapped */
 	file_guard_event_fn on_event;
 	void *ctx;
 	char *pin_root;
@@ -245,6 +247,17 @@ static int open_events(struct file_guard *fg, const struct file_guard_opts *o)
 	return fg->events ? 0 : log_errno(-errno, "file guard: ring buffer");
 }
 
+static int map_ino_bits(struct file_guard *fg)
+{
+	void *p = mmap(NULL, FG_INO_WORDS * sizeof(__u64), PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(fg->skel->maps.file_ino_bits), 0);
+
+	if (p == MAP_FAILED)
+		return log_errno(-errno, "file guard: mmap file_ino_bits");
+	fg->ino_bits = p;
+	return 0;
+}
+
 struct file_guard *file_guard__open(const struct file_guard_opts *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -278,7 +291,9 @@ struct file_guard *file_guard__open(const struct file_guard_opts *opts)
 		log_errno(err, "file guard: load BPF object (pins under %s)", fg->pin_root);
 		goto cleanup;
 	}
-	err = attach_all(fg);
+	err = map_ino_bits(fg);
+	if (!err)
+		err = attach_all(fg);
 	if (!err)
 		err = find_generation(fg);
 	if (!err)
@@ -299,6 +314,8 @@ void file_guard__destroy(struct file_guard *fg)
 	if (!fg)
 		return;
 	ring_buffer__free(fg->events);
+	if (fg->ino_bits)
+		(void)munmap(fg->ino_bits, FG_INO_WORDS * sizeof(__u64));
 	for (i = 0; i < FILE_GUARD_PROGS; i++)
 		bpf_link__destroy(fg->links[i]); /* closes; a pinned link stays attached */
 	file_guard_bpf__destroy(fg->skel);
@@ -529,12 +546,16 @@ static int bind_one(struct file_guard *fg, __u32 slot, const struct stat *st)
 	struct fg_inode id = inode_of_stat(st);
 	struct bpf_map *map;
 
-	if (S_ISDIR(st->st_mode))
+	if (S_ISDIR(st->st_mode)) {
 		map = fg->skel->maps.file_dirs;
-	else if (S_ISREG(st->st_mode))
+	} else if (S_ISREG(st->st_mode)) {
+		/* the bit first: the programs look in file_bound only if it is set */
+		__atomic_fetch_or(&fg->ino_bits[fg_ino_bit(id.ino) / 64],
+				  1ULL << (fg_ino_bit(id.ino) % 64), __ATOMIC_SEQ_CST);
 		map = fg->skel->maps.file_bound;
-	else
+	} else {
 		return 0; /* devices, fifos, sockets: not data files */
+	}
 	return bpf_map__update_elem(map, &id, sizeof(id), &b, sizeof(b), BPF_ANY);
 }
 

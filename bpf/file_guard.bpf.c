@@ -63,6 +63,15 @@ struct {
 } file_bound SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, FG_INO_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_ino_bits SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct fg_inode);
@@ -192,20 +201,33 @@ static __always_inline const char *path_arg(struct pt_regs *regs, bool compat, e
 }
 
 /*
- * fd -> struct file: t->files->fdt->fd[fd]. The array slot needs one probe read (a variable
- * index into a BTF pointer is refused by the verifier); the rest are direct, fault-safe
- * BTF loads, far cheaper than a BPF_CORE_READ chain of helper calls.
+ * fd -> struct file: t->files->fdt->fd[fd], all direct, fault-safe loads (no helper call:
+ * a bpf_probe_read_kernel() of the slot measured +0.03x on open+close). The variable index
+ * needs fdt->fd cast to void, which gives read-only untrusted memory readable at any offset:
+ * Linux >= 6.17 ("bpf: allow void* cast using bpf_rdonly_cast()"); checked on 6.18.
  */
 static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 {
 	struct fdtable *fdt = t->files->fdt;
-	struct file *f = NULL;
+	struct file **slots;
+	struct file *f;
 
 	if ((unsigned long)fd >= fdt->max_fds)
 		return NULL;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]) || !f)
+	slots = bpf_rdonly_cast(fdt->fd, 0);
+	f = slots[fd];
+	if (!f)
 		return NULL;
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+/* Whether ino may be bound (file_ino_bits): false is certain, true means look it up. */
+static __always_inline bool maybe_bound(__u64 ino)
+{
+	__u32 bit = fg_ino_bit(ino), word = bit / 64;
+	__u64 *w = bpf_map_lookup_elem(&file_ino_bits, &word);
+
+	return w && (*w >> (bit % 64) & 1);
 }
 
 static __always_inline struct fg_inode inode_id(struct inode *inode)
@@ -276,10 +298,17 @@ static __always_inline int mark_holder(__u32 tgid, __u32 hslot)
 	return 0;
 }
 
+/* Into file_bound (after its file_ino_bits bit) or file_dirs. */
 static __always_inline int bind(void *map, const struct fg_inode *id, __u32 slot, __u32 origin)
 {
 	struct fg_binding b = { .slot = slot, .origin = origin };
-	int err = bpf_map_update_elem(map, id, &b, BPF_ANY);
+	__u32 bit = fg_ino_bit(id->ino), word = bit / 64;
+	__u64 *w = bpf_map_lookup_elem(&file_ino_bits, &word);
+	int err;
+
+	if (map == (void *)&file_bound && w)
+		__sync_fetch_and_or(w, 1ULL << (bit % 64));
+	err = bpf_map_update_elem(map, id, &b, BPF_ANY);
 
 	if (err)
 		count_drop(FG_DROP_BIND);
@@ -446,18 +475,25 @@ static __always_inline int on_open(struct pt_regs *regs, long nr, long fd)
 	struct fg_binding *b;
 	struct fg_inode obj;
 	struct file *file;
+	bool creating;
 
 	if (c == CALL_NONE)
 		return 0;
 	file = fd_file(t, fd);
 	if (!file)
 		return 0;
-	obj = inode_id(file->f_inode);
-	b = bpf_map_lookup_elem(&file_bound, &obj);
-	if (b)
-		return decide_open(t, file, &obj, b->slot, fd);
+	if (maybe_bound(file->f_inode->i_ino)) {
+		obj = inode_id(file->f_inode);
+		b = bpf_map_lookup_elem(&file_bound, &obj);
+		if (b)
+			return decide_open(t, file, &obj, b->slot, fd);
+	}
 	/* no contract touches it: only a created or written file can become one's */
-	if (asked_create(regs, compat, c) && adopt_created(t, regs, compat, c, file, &obj, fd))
+	creating = asked_create(regs, compat, c);
+	if (!creating && !(file->f_mode & FG_FMODE_WRITE))
+		return 0;
+	obj = inode_id(file->f_inode);
+	if (creating && adopt_created(t, regs, compat, c, file, &obj, fd))
 		return 0;
 	if (file->f_mode & FG_FMODE_WRITE)
 		return track_copy(t, regs, compat, c, file, &obj, fd);

@@ -68,6 +68,22 @@ struct fg_inode {
 	__u64 ino;
 };
 
+/*
+ * file_ino_bits: mmapable ARRAY of FG_INO_WORDS __u64 words, bit fg_ino_bit(ino) set for
+ * every inode in file_bound. It is set before the inode enters file_bound (user space:
+ * atomic OR through mmap; programs: fetch-and-or) and never cleared, so a clear bit proves
+ * the file is not bound and an open of a file no contract touches costs one array load
+ * instead of reading s_dev and a hash lookup (measured here: ~1.20x -> ~1.13x on
+ * open+close). A set bit only means: look it up. Stale bits cost a lookup, nothing else.
+ */
+#define FG_INO_BITS  (1u << 20)
+#define FG_INO_WORDS (FG_INO_BITS / 64)
+
+static inline __u32 fg_ino_bit(__u64 ino)
+{
+	return (__u32)(ino ^ ino >> 20) & (FG_INO_BITS - 1);
+}
+
 /* struct fg_binding.origin: why an inode is in file_bound or file_dirs */
 enum fg_origin {
 	FG_ORIGIN_BOUND = 0,   /* the agent bound it */
