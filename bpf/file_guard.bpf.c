@@ -327,13 +327,13 @@ static __always_inline int decide_open(struct task_struct *t, struct file *file,
 	struct fg_inode exe = inode_id(t->mm->exe_file->f_inode);
 	__u32 fmode = file->f_mode, reason, kind;
 	__u64 now = bpf_ktime_get_boot_ns(), counter = 0;
-	struct fg_rule r;
+	struct fg_rule r = {};
 	struct fg_event *e;
 	int err = 0;
 
 	if (!fg_rule_get(&file_rules, slot, &r)) {
 		reason = FG_R_NO_RULE;
-		r.generation = 0;
+		__builtin_memset(&r, 0, sizeof(r)); /* a torn copy must not mark a holder */
 	} else {
 		reason = fg_check(&r, fg_wants_app(&r) && fg_app_listed(&file_apps, &r, &exe), now);
 	}
@@ -409,6 +409,7 @@ static __always_inline bool adopt_created(struct task_struct *t, struct pt_regs 
 	e = event_new(FG_EV_ADDED, slot, obj, fd);
 	if (e) {
 		e->error = err;
+		e->exe = inode_id(t->mm->exe_file->f_inode);
 		(void)bpf_probe_read_user_str(e->path, sizeof(e->path), path_arg(regs, compat, c));
 		bpf_ringbuf_submit(e, 0);
 	}

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
 #include <sys/mman.h>
@@ -639,6 +640,95 @@ static void test_ia32_open(void **state)
 	assert_int_equal(WTERMSIG(st), SIGKILL);
 }
 
+/* Frequency: 2 uses per 2 s window from not_before; the next window admits again. */
+static void test_frequency_window(void **state)
+{
+	const char *f = new_file("frequency", SECRET);
+	struct fg_rule r = rule(FG_APP_ALLOW | FG_FREQ_LIMIT);
+	__u64 window = 2000000000ull, start, count, freq;
+	struct timespec rest = { .tv_nsec = 10000000 };
+
+	start = file_guard__now();
+	r.not_before = start;
+	r.freq_limit = 2;
+	r.freq_window_ns = window;
+	set_rule(13, &r, &T.cat, 1);
+	bind(13, f);
+	events(false);
+	reads("/usr/bin/cat", f, SECRET);
+	reads("/usr/bin/cat", f, SECRET);
+	killed("/usr/bin/cat", f);
+	assert_true(file_guard__now() - start < window); /* else the test itself was too slow */
+	assert_int_equal(file_guard__uses(T.fg, 13, &count, &freq), 0);
+	assert_int_equal(freq, 2);
+	while (file_guard__now() < start + window + 1000000) /* into the next window */
+		nanosleep(&rest, NULL);
+	reads("/usr/bin/cat", f, SECRET);
+	events(true);
+	assert_int_equal(count_events(13, FG_EV_EXHAUSTED), 1);
+	assert_int_equal(find_event(13, FG_EV_EXHAUSTED)->reason, FG_R_FREQ);
+}
+
+/* Validity: before not_before and after not_after every open is refused. */
+static void test_validity(void **state)
+{
+	const char *early = new_file("early", SECRET), *late = new_file("late", SECRET);
+	struct fg_rule r = rule(FG_APP_ALLOW);
+	__u64 now = file_guard__now();
+
+	r.not_before = now + 3600000000000ull;
+	set_rule(14, &r, &T.cat, 1);
+	bind(14, early);
+	r.not_before = 0;
+	r.not_after = now - 1;
+	set_rule(15, &r, &T.cat, 1);
+	bind(15, late);
+	events(false);
+	killed("/usr/bin/cat", early);
+	killed("/usr/bin/cat", late);
+	events(true);
+	assert_int_equal(find_event(14, FG_EV_DENIED)->reason, FG_R_NOT_YET);
+	assert_int_equal(find_event(15, FG_EV_DENIED)->reason, FG_R_EXPIRED);
+}
+
+/* A slot given up no longer protects its files. */
+static void test_clear_slot(void **state)
+{
+	const char *f = new_file("cleared", SECRET);
+	struct fg_rule r = rule(FG_APP_ALLOW);
+	struct fg_rule seen;
+
+	set_rule(16, &r, &T.cat, 1);
+	bind(16, f);
+	killed("/usr/bin/head", f);
+	assert_int_equal(file_guard__clear_slot(T.fg, 16), 0);
+	assert_int_equal(file_guard__rule(T.fg, 16, &seen), -ENOENT);
+	reads("/usr/bin/head", f, SECRET);
+}
+
+/* A second guard with its own pin root: unpinning and destroying it detaches it. */
+static void test_unpin_detaches(void **state)
+{
+	const char *f = new_file("unpinned", SECRET);
+	char root[96], holders[128];
+	struct file_guard_opts o = { .pin_root = root };
+	struct fg_rule r = rule(FG_APP_ALLOW);
+	struct file_guard *fg2;
+
+	snprintf(root, sizeof(root), "%s-2", T.pin_root);
+	snprintf(holders, sizeof(holders), "%s/holders", root);
+	fg2 = file_guard__open(&o);
+	assert_non_null(fg2);
+	assert_int_equal(file_guard__set_rule(fg2, 0, &r, &T.cat, 1), 0);
+	assert_int_equal(file_guard__bind(fg2, 0, f), 0);
+	killed("/usr/bin/head", f);
+	assert_int_equal(file_guard__unpin(fg2), 0);
+	file_guard__destroy(fg2);
+	assert_int_equal(unlink(holders), 0);
+	assert_int_equal(rmdir(root), 0); /* nothing else was left pinned */
+	reads("/usr/bin/head", f, SECRET);
+}
+
 /* Nothing was lost on the way: no ring overflow, no full map. */
 static void test_nothing_dropped(void **state)
 {
@@ -666,6 +756,10 @@ int main(void)
 		cmocka_unit_test(test_replace_rule),
 		cmocka_unit_test(test_adopt_pinned),
 		cmocka_unit_test(test_ia32_open),
+		cmocka_unit_test(test_frequency_window),
+		cmocka_unit_test(test_validity),
+		cmocka_unit_test(test_clear_slot),
+		cmocka_unit_test(test_unpin_detaches),
 		cmocka_unit_test(test_nothing_dropped),
 	};
 	const char *why;
