@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Loader of bpf/net_guard.bpf.c (API in net_guard.h). Lifecycle as in libbpf-bootstrap:
+ * open (pin root set), size maps, load, attach; maps and links pinned by name so the kernel
+ * keeps enforcing after we exit and a restarted agent adopts them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <linux/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/holders.h"
+#include "bpf/net_guard.h"
+#include "bpf/net_guard.skel.h"
+#include "agent/net_guard.h"
+
+#define NET_GUARD_PROGS 6
+
+struct net_guard {
+	struct net_guard_bpf *skel;
+	struct bpf_link *links[NET_GUARD_PROGS];
+	char *pin_root;
+	int cgroup_fd;
+	__u64 cgroup_id;
+};
+
+/* Logs once, here, where the failing step is known; returns err (a -errno). */
+static int log_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int log_err(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "net_guard: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, ": %s\n", strerror(-err));
+	va_end(ap);
+	return err;
+}
+
+static int check_fs(int fd, long magic)
+{
+	struct statfs fs;
+
+	if (fstatfs(fd, &fs))
+		return -errno;
+	return fs.f_type == magic ? 0 : -ENOTSUP;
+}
+
+/* The pin root must be a directory on bpffs; made if missing (its parent is then bpffs). */
+static int prepare_pin_root(const char *path)
+{
+	int fd, err;
+
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return log_err(-errno, "pin root %s", path);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_err(-errno, "pin root %s", path);
+	err = check_fs(fd, BPF_FS_MAGIC);
+	close(fd);
+	return err ? log_err(err, "pin root %s is not on a mounted bpffs", path) : 0;
+}
+
+/* The cgroup as a directory fd and its id (on 64-bit the cgroup id is the inode number). */
+static int open_cgroup(const char *path, int *ret_fd, __u64 *ret_id)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_err(-errno, "cgroup %s", path);
+	err = check_fs(fd, CGROUP2_SUPER_MAGIC);
+	if (!err && fstat(fd, &st))
+		err = -errno;
+	if (err) {
+		close(fd);
+		return log_err(err, "cgroup %s is not a cgroup v2 directory", path);
+	}
+	*ret_fd = fd;
+	*ret_id = st.st_ino;
+	return 0;
+}
+
+/* A pinned map is reused only if its parameters match (libbpf checks max_entries too),
+ * so a map already pinned keeps its size, whatever the options ask. */
+static int size_maps(struct net_guard_bpf *skel, const struct net_guard_opts *o)
+{
+	struct { struct bpf_map *map; __u32 n; } want[] = {
+		{ skel->maps.net_cidr4, o->max_cidrs },	    { skel->maps.net_cidr6, o->max_cidrs },
+		{ skel->maps.net_endpoints, o->max_endpoints }, { skel->maps.net_workloads, o->max_workloads },
+		{ skel->maps.net_uses, o->max_windows },    { skel->maps.net_events, o->events_bytes },
+	};
+	struct bpf_map *map;
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (want[i].n && (err = bpf_map__set_max_entries(want[i].map, want[i].n)))
+			return log_err(err, "size of %s", bpf_map__name(want[i].map));
+	bpf_object__for_each_map(map, skel->obj) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		const char *path = bpf_map__pin_path(map);
+		int fd = path ? bpf_obj_get(path) : -ENOENT;
+
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0)
+			return log_err(fd, "pinned map %s", path);
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (!err)
+			err = bpf_map__set_max_entries(map, info.max_entries);
+		if (err)
+			return log_err(err, "pinned map %s", path);
+	}
+	return 0;
+}
+
+static int link_path(const struct net_guard *ng, const struct bpf_program *prog, char *buf)
+{
+	int n = snprintf(buf, PATH_MAX, "%s/link_%s", ng->pin_root, bpf_program__name(prog));
+
+	return n < PATH_MAX ? 0 : -ENAMETOOLONG;
+}
+
+/* Adopts the pinned cgroup link: the new program replaces the old one inside the link in
+ * one step (BPF_LINK_UPDATE), so there is no moment with neither or both. */
+static int adopt_cgroup_link(struct net_guard *ng, struct bpf_program *prog, struct bpf_link *link)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int err;
+
+	err = bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len);
+	if (err)
+		return err;
+	if (info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id != ng->cgroup_id)
+		return -EBUSY; /* pinned for another cgroup: the caller must unpin it first */
+	return bpf_link__update_program(link, prog);
+}
+
+/* Cgroup programs: adopt the pinned link or attach and pin a new one. *ret_fresh says
+ * whether the pin is new (undone if a later step fails). */
+static int attach_cgroup(struct net_guard *ng, struct bpf_program *prog, const char *path,
+			 struct bpf_link **ret_link, bool *ret_fresh)
+{
+	struct bpf_link *link;
+	int err;
+
+	if (access(path, F_OK) == 0) {
+		link = bpf_link__open(path);
+		if (!link)
+			return -errno;
+		err = adopt_cgroup_link(ng, prog, link);
+		if (err) {
+			bpf_link__destroy(link);
+			return err;
+		}
+		*ret_link = link;
+		*ret_fresh = false;
+		return 0;
+	}
+	link = bpf_program__attach_cgroup(prog, ng->cgroup_fd);
+	if (!link)
+		return -errno;
+	err = bpf_link__pin(link, path);
+	if (err) {
+		bpf_link__destroy(link);
+		return err;
+	}
+	*ret_link = link;
+	*ret_fresh = true;
+	return 0;
+}
+
+/* Tracing links cannot be updated: attach the new one, pin it beside the old one, and rename
+ * it over the old pin. Both run for a moment; fork/exit marking is idempotent. */
+static int attach_tracing(struct bpf_program *prog, const char *path, struct bpf_link **ret_link,
+			  bool *ret_fresh)
+{
+	char tmp[PATH_MAX + sizeof("_new")];
+	struct bpf_link *link;
+	bool existed = access(path, F_OK) == 0;
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s_new", path); /* bpffs refuses names with a dot */
+	(void)unlink(tmp); /* left by a crash between pin and rename */
+	link = bpf_program__attach(prog);
+	if (!link)
+		return -errno;
+	err = bpf_link__pin(link, tmp);
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		(void)unlink(tmp);
+		bpf_link__destroy(link);
+		return err;
+	}
+	*ret_link = link;
+	*ret_fresh = !existed;
+	return 0;
+}
+
+/* Fork/exit tracking first: inheritance must be live before anything can make a holder. */
+static int attach_all(struct net_guard *ng)
+{
+	bool fresh[NET_GUARD_PROGS] = {};
+	char path[PATH_MAX];
+	struct bpf_program *prog;
+	int i = 0, err = 0;
+
+	bpf_object__for_each_program(prog, ng->skel->obj) {
+		bool cg = bpf_program__type(prog) == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+
+		if (i >= NET_GUARD_PROGS) {
+			err = log_err(-E2BIG, "more programs than NET_GUARD_PROGS");
+			break;
+		}
+		err = link_path(ng, prog, path);
+		if (!err)
+				err = cg ? attach_cgroup(ng, prog, path, &ng->links[i], &fresh[i])
+				 : attach_tracing(prog, path, &ng->links[i], &fresh[i]);
+		if (err) {
+			log_err(err, "attach %s (pin %s)", bpf_program__name(prog), path);
+			break;
+		}
+		i++;
+	}
+	while (err && i-- > 0) { /* nothing half-applied: new pins go, adopted ones stay */
+		if (fresh[i])
+			(void)bpf_link__unpin(ng->links[i]);
+	}
+	return err;
+}
+
+struct net_guard *net_guard__open(const struct net_guard_opts *opts)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct net_guard *ng;
+	int err;
+
+	if (!opts || !opts->pin_root || !opts->cgroup) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ng = calloc(1, sizeof(*ng));
+	if (!ng)
+		return NULL;
+	ng->cgroup_fd = -1;
+	ng->pin_root = strdup(opts->pin_root);
+	err = ng->pin_root ? prepare_pin_root(ng->pin_root) : -ENOMEM;
+	if (!err)
+		err = open_cgroup(opts->cgroup, &ng->cgroup_fd, &ng->cgroup_id);
+	if (err)
+		goto cleanup;
+	/* 1. open with the pin root: maps pinned by name are reused, the others created */
+	oo.pin_root_path = ng->pin_root;
+	ng->skel = net_guard_bpf__open_opts(&oo);
+	if (!ng->skel) {
+		err = log_err(-errno, "open BPF object");
+		goto cleanup;
+	}
+	/* 2. size, 3. load (creates and pins missing maps), 4. attach or adopt */
+	err = size_maps(ng->skel, opts);
+	if (err)
+		goto cleanup;
+	err = net_guard_bpf__load(ng->skel);
+	if (err) {
+		log_err(err, "load BPF object (pins under %s)", ng->pin_root);
+		goto cleanup;
+	}
+	err = attach_all(ng);
+	if (err)
+		goto cleanup;
+	return ng;
+cleanup:
+	net_guard__destroy(ng);
+	errno = -err;
+	return NULL;
+}
+
+void net_guard__destroy(struct net_guard *ng)
+{
+	int i;
+
+	if (!ng)
+		return;
+	for (i = 0; i < NET_GUARD_PROGS; i++)
+		bpf_link__destroy(ng->links[i]); /* closes; a pinned link stays attached */
+	net_guard_bpf__destroy(ng->skel);
+	if (ng->cgroup_fd >= 0)
+		close(ng->cgroup_fd);
+	free(ng->pin_root);
+	free(ng);
+}
+
+int net_guard__unpin(struct net_guard *ng)
+{
+	char path[PATH_MAX];
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int err = 0, r;
+
+	bpf_object__for_each_program(prog, ng->skel->obj) {
+		if (link_path(ng, prog, path))
+			continue; /* too long: cannot have been pinned */
+		if (unlink(path) && errno != ENOENT)
+			err = log_err(-errno, "unpin %s", path);
+	}
+	bpf_object__for_each_map(map, ng->skel->obj) {
+		if (map == ng->skel->maps.holders || !bpf_map__is_pinned(map))
+			continue; /* holders is shared with the other guards */
+		r = bpf_map__unpin(map, NULL);
+		if (r)
+			err = log_err(r, "unpin map %s", bpf_map__name(map));
+	}
+	return err;
+}
+
+/* ---- rules ---------------------------------------------------------------------------- */
+
+/*
+ * Copies a destination to `out` (16 bytes, zero padded). An IPv4-mapped IPv6 address or
+ * prefix (::ffff:0:0/96 and longer) becomes IPv4, as the programs fold mapped destinations.
+ */
+static int normalise(int *family, const void *addr, unsigned int *len, __u8 *out)
+{
+	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	memset(out, 0, 16);
+	if (*family == AF_INET && *len <= 32) {
+		memcpy(out, addr, 4);
+		return 0;
+	}
+	if (*family != AF_INET6 || *len > 128)
+		return -EINVAL;
+	if (*len >= 96 && !memcmp(addr, mapped, sizeof(mapped))) {
+		*family = AF_INET;
+		*len -= 96;
+		memcpy(out, (const __u8 *)addr + 12, 4);
+		return 0;
+	}
+	memcpy(out, addr, 16);
+	return 0;
+}
+
+/* Zeroes the host bits, so bpftool shows the prefix as written in the contract. */
+static void mask_host_bits(__u8 *addr, unsigned int len, unsigned int bits)
+{
+	unsigned int i;
+
+	for (i = 0; i < bits / 8; i++) {
+		if (len <= 8 * i)
+			addr[i] = 0;
+		else if (len < 8 * (i + 1))
+			addr[i] &= (__u8)(0xff << (8 * (i + 1) - len));
+	}
+}
+
+int net_guard__add_cidr(struct net_guard *ng, uint32_t slot, int family, const void *addr,
+			unsigned int prefixlen)
+{
+	struct net_cidr4_key k4 = { .slot = slot };
+	struct net_cidr6_key k6 = { .slot = slot };
+	unsigned int len = prefixlen;
+	__u8 a[16], one = 1;
+
+	if (slot >= MAX_HOLDER_SLOTS || normalise(&family, addr, &len, a))
+		return -EINVAL;
+	if (family == AF_INET) {
+		mask_host_bits(a, len, 32);
+		k4.prefixlen = 32 + len;
+		memcpy(k4.addr, a, 4);
+		return bpf_map__update_elem(ng->skel->maps.net_cidr4, &k4, sizeof(k4), &one,
+					    sizeof(one), BPF_ANY);
+	}
+	mask_host_bits(a, len, 128);
+	k6.prefixlen = 32 + len;
+	memcpy(k6.addr, a, 16);
+	return bpf_map__update_elem(ng->skel->maps.net_cidr6, &k6, sizeof(k6), &one, sizeof(one),
+				    BPF_ANY);
+}
+
+int net_guard__add_endpoint(struct net_guard *ng, uint32_t slot, int family, const void *addr,
+			    uint16_t port)
+{
+	struct net_endpoint ep = { .port = port };
+	unsigned int len = family == AF_INET ? 32 : 128;
+
+	if (slot >= MAX_HOLDER_SLOTS || normalise(&family, addr, &len, ep.addr))
+		return -EINVAL;
+	ep.family = family;
+	return bpf_map__update_elem(ng->skel->maps.net_endpoints, &ep, sizeof(ep), &slot,
+				    sizeof(slot), BPF_ANY);
+}
+
+int net_guard__set_slot(struct net_guard *ng, uint32_t slot, uint32_t mode, uint64_t limit,
+			uint64_t window_sec)
+{
+	struct net_slot s = { .mode = mode, .limit = limit, .window_sec = window_sec };
+
+	if (slot >= MAX_HOLDER_SLOTS || mode > NET_MODE_DENY)
+		return -EINVAL;
+	return bpf_map__update_elem(ng->skel->maps.net_slots, &slot, sizeof(slot), &s, sizeof(s),
+				    BPF_ANY);
+}
+
+int net_guard__terminate(struct net_guard *ng, uint32_t slot)
+{
+	struct bpf_map *map = ng->skel->maps.net_slots;
+	struct net_slot s;
+	int err;
+
+	if (slot >= MAX_HOLDER_SLOTS)
+		return -EINVAL;
+	err = bpf_map__lookup_elem(map, &slot, sizeof(slot), &s, sizeof(s), 0);
+	if (err)
+		return err;
+	s.terminated = 1;
+	return bpf_map__update_elem(map, &slot, sizeof(slot), &s, sizeof(s), BPF_ANY);
+}
+
+int net_guard__add_workload(struct net_guard *ng, uint32_t slot, const char *cgroup_path)
+{
+	struct bpf_map *map = ng->skel->maps.net_workloads;
+	struct net_workload w = {};
+	__u64 id;
+	int fd, err;
+
+	if (slot >= MAX_HOLDER_SLOTS)
+		return -EINVAL;
+	err = open_cgroup(cgroup_path, &fd, &id);
+	if (err)
+		return err;
+	close(fd);
+	(void)bpf_map__lookup_elem(map, &id, sizeof(id), &w, sizeof(w), 0); /* none yet: zero */
+	w.slots |= 1ULL << slot;
+	return bpf_map__update_elem(map, &id, sizeof(id), &w, sizeof(w), BPF_ANY);
+}
+
+/* Read-modify-write, not atomic against the programs' fetch-and-or: meant for a process
+ * that cannot mark itself yet (pepctl run marks the workload before exec). */
+int net_guard__mark_holder(struct net_guard *ng, pid_t pid, uint32_t slot)
+{
+	struct bpf_map *map = ng->skel->maps.holders;
+	struct holder h = {};
+	__u32 tgid = pid;
+
+	if (slot >= MAX_HOLDER_SLOTS || pid <= 0)
+		return -EINVAL;
+	(void)bpf_map__lookup_elem(map, &tgid, sizeof(tgid), &h, sizeof(h), 0);
+	h.slots |= 1ULL << slot;
+	return bpf_map__update_elem(map, &tgid, sizeof(tgid), &h, sizeof(h), BPF_ANY);
+}
+
+/* ---- clearing and reading ------------------------------------------------------------- */
+
+typedef bool (*key_match_fn)(struct bpf_map *map, const void *key, __u32 slot);
+
+static bool cidr4_of(struct bpf_map *map, const void *key, __u32 slot)
+{
+	return ((const struct net_cidr4_key *)key)->slot == slot;
+}
+
+static bool cidr6_of(struct bpf_map *map, const void *key, __u32 slot)
+{
+	return ((const struct net_cidr6_key *)key)->slot == slot;
+}
+
+static bool use_of(struct bpf_map *map, const void *key, __u32 slot)
+{
+	return ((const struct net_use_key *)key)->slot == slot;
+}
+
+static bool endpoint_of(struct bpf_map *map, const void *key, __u32 slot)
+{
+	__u32 v;
+
+	return !bpf_map__lookup_elem(map, key, sizeof(struct net_endpoint), &v, sizeof(v), 0) &&
+	       v == slot;
+}
+
+static bool workload_of(struct bpf_map *map, const void *key, __u32 slot)
+{
+	struct net_workload w;
+
+	return !bpf_map__lookup_elem(map, key, sizeof(__u64), &w, sizeof(w), 0) &&
+	       (w.slots >> slot & 1);
+}
+
+/* The keys `match` accepts, collected before any change: deleting while walking a hash map
+ * makes the walk start over. *ret_keys is n * key_size bytes, to free. */
+static int collect_keys(struct bpf_map *map, key_match_fn match, __u32 slot, char **ret_keys,
+			size_t *ret_n)
+{
+	__u32 ks = bpf_map__key_size(map);
+	char cur[64], prev[64], *keys = NULL, *grown;
+	size_t n = 0, cap = 0;
+	int err;
+
+	if (ks > sizeof(cur))
+		return -E2BIG;
+	for (err = bpf_map__get_next_key(map, NULL, cur, ks); !err;
+	     err = bpf_map__get_next_key(map, prev, cur, ks)) {
+		memcpy(prev, cur, ks);
+		if (!match(map, cur, slot))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(keys, cap * ks);
+			if (!grown) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = grown;
+		}
+		memcpy(keys + n++ * ks, cur, ks);
+	}
+	if (err != -ENOENT) {
+		free(keys);
+		return err;
+	}
+	*ret_keys = keys;
+	*ret_n = n;
+	return 0;
+}
+
+/* Deletes the slot's keys; a workload of several slots loses only this slot's bit. */
+static int clear_map(struct bpf_map *map, key_match_fn match, __u32 slot)
+{
+	__u32 ks = bpf_map__key_size(map);
+	char *keys = NULL;
+	size_t n = 0, i;
+	int err, r;
+
+	err = collect_keys(map, match, slot, &keys, &n);
+	for (i = 0; !err && i < n; i++) {
+		struct net_workload w;
+		char *key = keys + i * ks;
+
+		if (match == workload_of &&
+		    !bpf_map__lookup_elem(map, key, ks, &w, sizeof(w), 0) &&
+		    (w.slots &= ~(1ULL << slot))) {
+			r = bpf_map__update_elem(map, key, ks, &w, sizeof(w), BPF_EXIST);
+		} else {
+			r = bpf_map__delete_elem(map, key, ks, 0);
+		}
+		if (r && r != -ENOENT)
+			err = r;
+	}
+	free(keys);
+	return err;
+}
+
+/* Endpoints first (no new holders or uses), then the rule, then the rest. */
+int net_guard__clear_slot(struct net_guard *ng, uint32_t slot)
+{
+	struct net_guard_bpf *s = ng->skel;
+	struct net_slot none = {};
+	int err;
+
+	if (slot >= MAX_HOLDER_SLOTS)
+		return -EINVAL;
+	err = clear_map(s->maps.net_endpoints, endpoint_of, slot);
+	if (!err)
+		err = clear_map(s->maps.net_workloads, workload_of, slot);
+	if (!err)
+		err = bpf_map__update_elem(s->maps.net_slots, &slot, sizeof(slot), &none,
+					   sizeof(none), BPF_ANY);
+	if (!err)
+		err = clear_map(s->maps.net_cidr4, cidr4_of, slot);
+	if (!err)
+		err = clear_map(s->maps.net_cidr6, cidr6_of, slot);
+	if (!err)
+		err = clear_map(s->maps.net_uses, use_of, slot);
+	return err;
+}
+
+int net_guard__uses(struct net_guard *ng, uint32_t slot, uint64_t *ret_count)
+{
+	struct net_use_key k = { .slot = slot };
+	struct net_slot s;
+	struct net_use u;
+	struct timespec now;
+	int err;
+
+	if (slot >= MAX_HOLDER_SLOTS)
+		return -EINVAL;
+	err = bpf_map__lookup_elem(ng->skel->maps.net_slots, &slot, sizeof(slot), &s, sizeof(s), 0);
+	if (err)
+		return err;
+	if (s.window_sec) {
+		/* the programs' clock: bpf_ktime_get_tai_ns() */
+		if (clock_gettime(CLOCK_TAI, &now))
+			return -errno;
+		k.window = (__u64)now.tv_sec / s.window_sec;
+	}
+	err = bpf_map__lookup_elem(ng->skel->maps.net_uses, &k, sizeof(k), &u, sizeof(u), 0);
+	if (err == -ENOENT)
+		u.count = 0; /* no use yet in this window */
+	else if (err)
+		return err;
+	*ret_count = u.count;
+	return 0;
+}
+
+int net_guard__events_fd(const struct net_guard *ng)
+{
+	return bpf_map__fd(ng->skel->maps.net_events);
+}
+
+int net_guard__drops(struct net_guard *ng, uint32_t what, uint64_t *ret_count)
+{
+	int ncpu = libbpf_num_possible_cpus(), i, err;
+	__u64 *v, sum = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	err = bpf_map__lookup_elem(ng->skel->maps.net_drops, &what, sizeof(what), v,
+				   ncpu * sizeof(*v), 0);
+	for (i = 0; !err && i < ncpu; i++)
+		sum += v[i];
+	free(v);
+	if (!err)
+		*ret_count = sum;
+	return err;
+}

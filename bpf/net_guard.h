@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Net guard: the egress rules of holders (holders.h) and of processes in a contract's
+ * workload cgroup, and the uses of network endpoints bound to a data product. Shared by
+ * bpf/net_guard.bpf.c and agent/net_guard.c: every struct here is a map key, a map value or
+ * an event. Include vmlinux.h (BPF) or <linux/types.h> (user space) first.
+ *
+ * Addresses are in network byte order, ports in host byte order. An IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d) is IPv4 traffic: it is stored and matched as AF_INET, so an
+ * AF_INET6 socket cannot side-step the IPv4 rules.
+ */
+#ifndef PEP_NET_GUARD_H
+#define PEP_NET_GUARD_H
+
+/* net_slots[slot].mode: how the slot's CIDRs restrict its holders' egress. */
+enum net_mode {
+	NET_MODE_NONE = 0,  /* no networkAddress constraint: nothing refused */
+	NET_MODE_ALLOW = 1, /* eq/isA/isAnyOf/isPartOf: only listed destinations; none listed: all refused */
+	NET_MODE_DENY = 2,  /* neq/isNoneOf: listed destinations refused; none listed: none refused */
+};
+
+/* net_slot.limit when the contract has no count constraint. */
+#define NET_NO_LIMIT ((__u64)-1)
+
+/*
+ * net_slots: ARRAY indexed by slot (0..MAX_HOLDER_SLOTS-1), written by the agent. A slot
+ * no contract uses is all zero: no rule, not terminated, and its limit 0 admits no use
+ * (it has no endpoints anyway).
+ */
+struct net_slot {
+	__u32 mode;	  /* enum net_mode */
+	__u32 terminated; /* 1: the contract ended; its endpoints refuse every connection */
+	__u64 limit;	  /* uses admitted per window; NET_NO_LIMIT: no count constraint */
+	__u64 window_sec; /* window length in seconds; 0: one window for the contract's life */
+};
+
+/*
+ * net_cidr4 / net_cidr6: LPM tries, value unused (presence is the rule). The slot is the
+ * leading 32 bits of the prefix, prefixlen = 32 + CIDR length, so one trie holds every
+ * slot's list and a lookup with the full length only finds the slot's own entries. The
+ * slot is always matched whole, so its byte order does not matter (host order, readable in
+ * bpftool).
+ */
+struct net_cidr4_key {
+	__u32 prefixlen;
+	__u32 slot;
+	__u8 addr[4];
+};
+
+struct net_cidr6_key {
+	__u32 prefixlen;
+	__u32 slot;
+	__u8 addr[16];
+};
+
+/*
+ * net_endpoints: HASH, a bound TCP endpoint (tcp://ADDR:PORT) -> __u32 slot. Connecting to
+ * it is one use of the slot's product and makes the process a holder of the slot. The
+ * same struct is the destination the programs decide on. 20 bytes, no padding.
+ */
+struct net_endpoint {
+	__u16 family;  /* AF_INET or AF_INET6 */
+	__u16 port;    /* host byte order */
+	__u8 addr[16]; /* AF_INET: first 4 bytes, the rest zero */
+};
+
+/* net_workloads: HASH, cgroup id -> the slots its processes are treated as holding. */
+struct net_workload {
+	__u64 slots;
+};
+
+/*
+ * net_uses: HASH {slot, window} -> connections to the slot's endpoints attempted in that
+ * window. window = CLOCK_TAI seconds / window_sec (0 when window_sec is 0). A connection is
+ * admitted iff the count before its own fetch-and-add was below the limit, so N racing
+ * connections admit exactly min(N, limit). Old windows are the agent's to prune.
+ */
+struct net_use_key {
+	__u32 slot;
+	__u32 pad; /* zero: part of the hash key */
+	__u64 window;
+};
+
+struct net_use {
+	__u64 count;
+};
+
+/* net_drops: PERCPU_ARRAY of counters for what the programs could not do; sum the CPUs. */
+enum net_drop {
+	NET_DROP_EVENT = 0,  /* net_events full: an event was lost (the decision was still made) */
+	NET_DROP_HOLDER = 1, /* holders full: a holder's child could not be marked */
+	NET_DROP_MAX,
+};
+
+enum net_verdict {
+	NET_REFUSED = 0, /* the syscall failed with EPERM */
+	NET_ALLOWED = 1,
+};
+
+enum net_reason {
+	NET_REASON_USE = 1,	   /* connection to a bound endpoint: one use of the product */
+	NET_REASON_NOT_LISTED = 2, /* allow-list slot: destination not listed */
+	NET_REASON_LISTED = 3,	   /* deny-list slot: destination listed */
+	NET_REASON_EXHAUSTED = 4,  /* endpoint's slot: no use left in this window */
+	NET_REASON_TERMINATED = 5, /* endpoint's slot: the contract is terminated */
+	NET_REASON_NO_ROOM = 6,	   /* holders or net_uses full: refused (fail closed) */
+};
+
+#define NET_COMM_LEN 16
+
+/* net_events: RINGBUF of these, one per decision on a holder or an endpoint. */
+struct net_event {
+	__u64 ts;	 /* CLOCK_TAI, ns */
+	__u64 cgroup_id; /* of the deciding process */
+	__u32 pid;	 /* tgid */
+	__u32 uid;
+	__u32 slot;	 /* the endpoint's slot, or the slot whose rule refused */
+	__u16 family;	 /* destination, as struct net_endpoint */
+	__u16 port;
+	__u8 addr[16];
+	__u8 verdict;	 /* enum net_verdict */
+	__u8 reason;	 /* enum net_reason */
+	__u8 protocol;	 /* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 pad;
+	char comm[NET_COMM_LEN];
+};
+
+#endif /* PEP_NET_GUARD_H */
