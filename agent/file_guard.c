@@ -135,7 +135,8 @@ static bool same_code(struct bpf_link *link, const struct bpf_program *prog)
  * Adopts the pinned link if it runs the same code. Otherwise attaches the new program,
  * pins it beside the old pin and renames it over: tracing links cannot swap programs
  * (no BPF_LINK_UPDATE for them), so both run for a moment, where a use may be counted
- * twice (never admitted twice). *ret_fresh: the pin is new (undone if a later step fails).
+ * twice and an open refused by one of them: fail-closed, never beyond a limit.
+ * *ret_fresh: the pin is new (undone if a later step fails).
  */
 static int attach_prog(struct bpf_program *prog, const char *path, struct bpf_link **ret_link,
 		       bool *ret_fresh)
