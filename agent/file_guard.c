@@ -54,7 +54,8 @@ static int prepare_pin_root(const char *path)
 	if (statfs(path, &fs))
 		return log_errno(-errno, "file guard: pin root %s", path);
 	if (fs.f_type != BPF_FS_MAGIC)
-		return log_errno(-ENOTSUP, "file guard: pin root %s is not on a mounted bpffs", path);
+		return log_errno(-ENOTSUP, "file guard: pin root %s is not on a mounted bpffs",
+				 path);
 	return 0;
 }
 
@@ -62,10 +63,13 @@ static int prepare_pin_root(const char *path)
  * a map already pinned keeps its size, whatever the options ask. */
 static int size_maps(struct file_guard_bpf *skel, const struct file_guard_opts *o)
 {
-	struct { struct bpf_map *map; __u32 n; } want[] = {
-		{ skel->maps.file_bound, o->max_files },   { skel->maps.file_dirs, o->max_dirs },
-		{ skel->maps.file_apps, o->max_apps },	   { skel->maps.file_uses, o->max_windows },
-		{ skel->maps.file_derived, o->max_derived }, { skel->maps.file_events, o->events_bytes },
+	struct {
+		struct bpf_map *map;
+		__u32 n;
+	} want[] = {
+	    {skel->maps.file_bound, o->max_files},     {skel->maps.file_dirs, o->max_dirs},
+	    {skel->maps.file_apps, o->max_apps},       {skel->maps.file_uses, o->max_windows},
+	    {skel->maps.file_derived, o->max_derived}, {skel->maps.file_events, o->events_bytes},
 	};
 	struct bpf_map *map;
 	size_t i;
@@ -74,7 +78,8 @@ static int size_maps(struct file_guard_bpf *skel, const struct file_guard_opts *
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (want[i].n && (err = bpf_map__set_max_entries(want[i].map, want[i].n)))
 			return log_errno(err, "file guard: size of %s", bpf_map__name(want[i].map));
-	bpf_object__for_each_map(map, skel->obj) {
+	bpf_object__for_each_map(map, skel->obj)
+	{
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
 		const char *path = bpf_map__pin_path(map);
@@ -153,7 +158,7 @@ static int attach_prog(struct bpf_program *prog, const char *path, struct bpf_li
 	}
 	bpf_link__destroy(link); /* closes our fd; the pin keeps it until the rename */
 	snprintf(tmp, sizeof(tmp), "%s_new", path); /* bpffs refuses names with a '.' */
-	(void)unlink(tmp); /* left by a crash between pin and rename */
+	(void)unlink(tmp);			    /* left by a crash between pin and rename */
 	link = bpf_program__attach(prog);
 	if (!link)
 		return -errno;
@@ -179,7 +184,8 @@ static int attach_all(struct file_guard *fg)
 	struct bpf_program *prog;
 	int i = 0, err = 0;
 
-	bpf_object__for_each_program(prog, fg->skel->obj) {
+	bpf_object__for_each_program(prog, fg->skel->obj)
+	{
 		if (i >= FILE_GUARD_PROGS) {
 			err = log_errno(-E2BIG, "file guard: more programs than FILE_GUARD_PROGS");
 			break;
@@ -188,7 +194,8 @@ static int attach_all(struct file_guard *fg)
 		if (!err)
 			err = attach_prog(prog, path, &fg->links[i], &fresh[i]);
 		if (err) {
-			log_errno(err, "file guard: attach %s (pin %s)", bpf_program__name(prog), path);
+			log_errno(err, "file guard: attach %s (pin %s)", bpf_program__name(prog),
+				  path);
 			break;
 		}
 		i++;
@@ -243,8 +250,7 @@ static int open_events(struct file_guard *fg, const struct file_guard_opts *o)
 		return 0;
 	fg->on_event = o->on_event;
 	fg->ctx = o->ctx;
-	fg->events = ring_buffer__new(bpf_map__fd(fg->skel->maps.file_events), on_sample, fg,
-				      NULL);
+	fg->events = ring_buffer__new(bpf_map__fd(fg->skel->maps.file_events), on_sample, fg, NULL);
 	return fg->events ? 0 : log_errno(-errno, "file guard: ring buffer");
 }
 
@@ -331,13 +337,15 @@ int file_guard__unpin(struct file_guard *fg)
 	struct bpf_map *map;
 	int err = 0, r;
 
-	bpf_object__for_each_program(prog, fg->skel->obj) {
+	bpf_object__for_each_program(prog, fg->skel->obj)
+	{
 		if (link_path(fg, prog, path))
 			continue; /* too long: cannot have been pinned */
 		if (unlink(path) && errno != ENOENT)
 			err = log_errno(-errno, "file guard: unpin %s", path);
 	}
-	bpf_object__for_each_map(map, fg->skel->obj) {
+	bpf_object__for_each_map(map, fg->skel->obj)
+	{
 		if (map == fg->skel->maps.holders || !bpf_map__is_pinned(map))
 			continue; /* holders is shared with the other guards */
 		r = bpf_map__unpin(map, NULL);
@@ -415,15 +423,15 @@ static bool value_of(struct bpf_map *map, const void *key, __u32 slot, __u32 arg
 	__u32 v[4];
 
 	return bpf_map__value_size(map) <= sizeof(v) &&
-	       !bpf_map__lookup_elem(map, key, bpf_map__key_size(map), v,
-				     bpf_map__value_size(map), 0) &&
+	       !bpf_map__lookup_elem(map, key, bpf_map__key_size(map), v, bpf_map__value_size(map),
+				     0) &&
 	       v[0] == slot;
 }
 
 static int add_apps(struct file_guard *fg, __u32 slot, __u32 gen, const struct fg_inode *apps,
 		    size_t n)
 {
-	struct fg_app_key k = { .slot = slot, .generation = gen };
+	struct fg_app_key k = {.slot = slot, .generation = gen};
 	__u8 one = 1;
 	size_t i;
 	int err;
@@ -526,7 +534,7 @@ __u32 file_guard__kdev(dev_t st_dev)
 
 static struct fg_inode inode_of_stat(const struct stat *st)
 {
-	struct fg_inode id = { .dev = file_guard__kdev(st->st_dev), .ino = st->st_ino };
+	struct fg_inode id = {.dev = file_guard__kdev(st->st_dev), .ino = st->st_ino};
 
 	return id;
 }
@@ -543,7 +551,7 @@ int file_guard__inode_of(const char *path, struct fg_inode *ret_id)
 
 static int bind_one(struct file_guard *fg, __u32 slot, const struct stat *st)
 {
-	struct fg_binding b = { .slot = slot, .origin = FG_ORIGIN_BOUND };
+	struct fg_binding b = {.slot = slot, .origin = FG_ORIGIN_BOUND};
 	struct fg_inode id = inode_of_stat(st);
 	struct bpf_map *map;
 
@@ -600,8 +608,8 @@ int file_guard__bind(struct file_guard *fg, __u32 slot, const char *path)
 
 int file_guard__unbind(struct file_guard *fg, const struct fg_inode *id)
 {
-	struct bpf_map *maps[] = { fg->skel->maps.file_bound, fg->skel->maps.file_dirs,
-				   fg->skel->maps.file_derived };
+	struct bpf_map *maps[] = {fg->skel->maps.file_bound, fg->skel->maps.file_dirs,
+				  fg->skel->maps.file_derived};
 	struct fg_inode k = *id;
 	size_t i;
 	int err = -ENOENT, r;
@@ -661,7 +669,7 @@ __u64 file_guard__boot_ns(__s64 wall_sec)
 
 static __u64 use_count(struct file_guard *fg, __u32 slot, __u32 kind, __u64 window)
 {
-	struct fg_use_key k = { .slot = slot, .kind = kind, .window = window };
+	struct fg_use_key k = {.slot = slot, .kind = kind, .window = window};
 	__u64 v;
 
 	if (bpf_map__lookup_elem(fg->skel->maps.file_uses, &k, sizeof(k), &v, sizeof(v), 0))
@@ -679,10 +687,14 @@ int file_guard__uses(struct file_guard *fg, __u32 slot, __u64 *ret_count, __u64 
 	if (err)
 		return err;
 	since = now > r.not_before ? now - r.not_before : 0;
-	*ret_count = !(r.flags & FG_COUNT_LIMIT) ? 0 :
-		use_count(fg, slot, FG_USE_COUNT, r.count_window_ns ? since / r.count_window_ns : 0);
-	*ret_freq = !(r.flags & FG_FREQ_LIMIT) ? 0 :
-		use_count(fg, slot, FG_USE_FREQ, r.freq_window_ns ? since / r.freq_window_ns : 0);
+	*ret_count = !(r.flags & FG_COUNT_LIMIT)
+			 ? 0
+			 : use_count(fg, slot, FG_USE_COUNT,
+				     r.count_window_ns ? since / r.count_window_ns : 0);
+	*ret_freq =
+	    !(r.flags & FG_FREQ_LIMIT)
+		? 0
+		: use_count(fg, slot, FG_USE_FREQ, r.freq_window_ns ? since / r.freq_window_ns : 0);
 	return 0;
 }
 
@@ -690,8 +702,8 @@ int file_guard__holder(struct file_guard *fg, pid_t pid, __u64 *ret_slots)
 {
 	struct holder h;
 	__u32 tgid = pid;
-	int err = bpf_map__lookup_elem(fg->skel->maps.holders, &tgid, sizeof(tgid), &h, sizeof(h),
-				       0);
+	int err =
+	    bpf_map__lookup_elem(fg->skel->maps.holders, &tgid, sizeof(tgid), &h, sizeof(h), 0);
 
 	if (!err)
 		*ret_slots = h.slots;

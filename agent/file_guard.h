@@ -12,7 +12,6 @@
 #ifndef PEP_AGENT_FILE_GUARD_H
 #define PEP_AGENT_FILE_GUARD_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,12 +27,12 @@ typedef int (*file_guard_event_fn)(void *ctx, const struct fg_event *e);
 struct file_guard_opts {
 	const char *pin_root; /* bpffs directory, made if missing: "/sys/fs/bpf/pep" */
 	/* Map sizes; 0 takes the default. Ignored for maps already pinned (adopted as are). */
-	__u32 max_files;      /* bound files + files added under directories + copies (65536) */
-	__u32 max_dirs;	      /* (4096) */
-	__u32 max_apps;	      /* {slot, executable} entries, all slots (4096) */
-	__u32 max_windows;    /* use counters (8192) */
-	__u32 max_derived;    /* (16384) */
-	__u32 events_bytes;   /* ring buffer, a power of 2 multiple of the page size (256 KiB) */
+	__u32 max_files;    /* bound files + files added under directories + copies (65536) */
+	__u32 max_dirs;	    /* (4096) */
+	__u32 max_apps;	    /* {slot, executable} entries, all slots (4096) */
+	__u32 max_windows;  /* use counters (8192) */
+	__u32 max_derived;  /* (16384) */
+	__u32 events_bytes; /* ring buffer, a power of 2 multiple of the page size (256 KiB) */
 	file_guard_event_fn on_event; /* NULL: events stay in the ring for someone else */
 	void *ctx;
 };

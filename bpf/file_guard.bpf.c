@@ -138,7 +138,7 @@ enum call { CALL_NONE, CALL_OPEN, CALL_CREAT, CALL_OPENAT, CALL_OPENAT2, CALL_BY
 static __always_inline bool maybe_open(long nr)
 {
 	return nr == 257 || nr == 2 || nr == 437 || nr == 85 || nr == 304 || /* x86_64 */
-	       nr == 295 || nr == 5 || nr == 8 || nr == 342;		  /* ia32 */
+	       nr == 295 || nr == 5 || nr == 8 || nr == 342;		     /* ia32 */
 }
 
 static __always_inline bool is_compat(struct task_struct *t)
@@ -150,20 +150,30 @@ static __always_inline enum call call_of(long nr, bool compat)
 {
 	if (compat) {
 		switch (nr) {
-		case 5: return CALL_OPEN;
-		case 8: return CALL_CREAT;
-		case 295: return CALL_OPENAT;
-		case 342: return CALL_BY_HANDLE;
-		case 437: return CALL_OPENAT2;
+		case 5:
+			return CALL_OPEN;
+		case 8:
+			return CALL_CREAT;
+		case 295:
+			return CALL_OPENAT;
+		case 342:
+			return CALL_BY_HANDLE;
+		case 437:
+			return CALL_OPENAT2;
 		}
 		return CALL_NONE;
 	}
 	switch (nr) {
-	case 2: return CALL_OPEN;
-	case 85: return CALL_CREAT;
-	case 257: return CALL_OPENAT;
-	case 304: return CALL_BY_HANDLE;
-	case 437: return CALL_OPENAT2;
+	case 2:
+		return CALL_OPEN;
+	case 85:
+		return CALL_CREAT;
+	case 257:
+		return CALL_OPENAT;
+	case 304:
+		return CALL_BY_HANDLE;
+	case 437:
+		return CALL_OPENAT2;
 	}
 	return CALL_NONE;
 }
@@ -182,14 +192,18 @@ static __always_inline bool asked_create(struct pt_regs *regs, bool compat, enum
 	__u64 how_flags = 0;
 
 	switch (c) {
-	case CALL_CREAT: return true;
-	case CALL_OPEN: return arg(regs, compat, 1) & O_CREAT;
-	case CALL_OPENAT: return arg(regs, compat, 2) & O_CREAT;
+	case CALL_CREAT:
+		return true;
+	case CALL_OPEN:
+		return arg(regs, compat, 1) & O_CREAT;
+	case CALL_OPENAT:
+		return arg(regs, compat, 2) & O_CREAT;
 	case CALL_OPENAT2: /* struct open_how in user memory; flags is its first field */
 		(void)bpf_probe_read_user(&how_flags, sizeof(how_flags),
 					  (void *)arg(regs, compat, 2));
 		return how_flags & O_CREAT;
-	default: return false;
+	default:
+		return false;
 	}
 }
 
@@ -232,7 +246,7 @@ static __always_inline bool maybe_bound(__u64 ino)
 
 static __always_inline struct fg_inode inode_id(struct inode *inode)
 {
-	struct fg_inode id = { .dev = inode->i_sb->s_dev, .ino = inode->i_ino };
+	struct fg_inode id = {.dev = inode->i_sb->s_dev, .ino = inode->i_ino};
 
 	return id;
 }
@@ -282,7 +296,7 @@ static __always_inline struct fg_event *event_new(__u32 kind, __u32 slot,
 /* Sets bit hslot in the process's holders entry (holders.h); 0 or -1 when the map is full. */
 static __always_inline int mark_holder(__u32 tgid, __u32 hslot)
 {
-	struct holder fresh = { .slots = 1ULL << (hslot & 63) }, *h;
+	struct holder fresh = {.slots = 1ULL << (hslot & 63)}, *h;
 
 	h = bpf_map_lookup_elem(&holders, &tgid);
 	if (!h && !bpf_map_update_elem(&holders, &tgid, &fresh, BPF_NOEXIST))
@@ -301,7 +315,7 @@ static __always_inline int mark_holder(__u32 tgid, __u32 hslot)
 /* Into file_bound (after its file_ino_bits bit) or file_dirs. */
 static __always_inline int bind(void *map, const struct fg_inode *id, __u32 slot, __u32 origin)
 {
-	struct fg_binding b = { .slot = slot, .origin = origin };
+	struct fg_binding b = {.slot = slot, .origin = origin};
 	__u32 bit = fg_ino_bit(id->ino), word = bit / 64;
 	__u64 *w = bpf_map_lookup_elem(&file_ino_bits, &word);
 	int err;
@@ -388,9 +402,9 @@ static __always_inline struct fg_binding *bound_above(struct dentry *d)
 /* A file created under a bound directory: bind it (and its directory, so the next file
  * there is found at depth 1), report, then decide on it as on any bound file. False if no
  * bound directory is above it. */
-static __always_inline bool adopt_created(struct task_struct *t, struct pt_regs *regs,
-					 bool compat, enum call c, struct file *file,
-					 const struct fg_inode *obj, long fd)
+static __always_inline bool adopt_created(struct task_struct *t, struct pt_regs *regs, bool compat,
+					  enum call c, struct file *file,
+					  const struct fg_inode *obj, long fd)
 {
 	struct dentry *d = file->f_path.dentry;
 	struct fg_binding *b = bound_above(d);
@@ -442,10 +456,10 @@ static __always_inline bool copy_slot(__u64 slots, __u32 *ret_slot)
  * around the rule). Regular files only: a holder writing /dev/null must not make it one.
  */
 static __always_inline int track_copy(struct task_struct *t, struct pt_regs *regs, bool compat,
-				      enum call c, struct file *file,
-				      const struct fg_inode *obj, long fd)
+				      enum call c, struct file *file, const struct fg_inode *obj,
+				      long fd)
 {
-	struct fg_derived d = { .tgid = t->tgid };
+	struct fg_derived d = {.tgid = t->tgid};
 	struct holder *h = bpf_map_lookup_elem(&holders, &d.tgid);
 	struct fg_event *e;
 	int err;

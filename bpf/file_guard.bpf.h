@@ -86,7 +86,7 @@ static __always_inline bool fg_rule_get(void *rules, __u32 slot, struct fg_rule 
 static __always_inline bool fg_app_listed(void *apps, const struct fg_rule *r,
 					  const struct fg_inode *exe)
 {
-	struct fg_app_key k = { .slot = r->slot, .generation = r->generation, .exe = *exe };
+	struct fg_app_key k = {.slot = r->slot, .generation = r->generation, .exe = *exe};
 
 	return bpf_map_lookup_elem(apps, &k) != NULL;
 }
@@ -98,8 +98,7 @@ static __always_inline bool fg_app_listed(void *apps, const struct fg_rule *r,
  * then reads as admitted uses); it never goes below the admitted ones, so it never admits
  * extra. *ret_value: uses after ours, when admitted.
  */
-static __always_inline bool fg_take(void *uses, struct fg_use_key *k, __u64 limit,
-				    __u64 *ret_value)
+static __always_inline bool fg_take(void *uses, struct fg_use_key *k, __u64 limit, __u64 *ret_value)
 {
 	__u64 zero = 0, *v, old;
 
@@ -137,8 +136,8 @@ static __always_inline void fg_give_back(void *uses, struct fg_use_key *k)
 static __always_inline __u32 fg_take_use(void *uses, const struct fg_rule *r, __u64 now,
 					 __u64 *ret_value)
 {
-	struct fg_use_key f = { .slot = r->slot, .kind = FG_USE_FREQ };
-	struct fg_use_key c = { .slot = r->slot, .kind = FG_USE_COUNT };
+	struct fg_use_key f = {.slot = r->slot, .kind = FG_USE_FREQ};
+	struct fg_use_key c = {.slot = r->slot, .kind = FG_USE_COUNT};
 
 	*ret_value = 0;
 	if (r->flags & FG_FREQ_LIMIT) {

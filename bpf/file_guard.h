@@ -16,21 +16,21 @@
 #ifndef PEP_FILE_GUARD_H
 #define PEP_FILE_GUARD_H
 
-#define FG_MAX_SLOTS	1024 /* contract slots 0..FG_MAX_SLOTS-1, given by the agent */
-#define FG_DIR_DEPTH	16   /* ancestors looked at when a file is created: see file_dirs */
-#define FG_PATH_LEN	256  /* path argument carried by a derived event */
-#define FG_COMM_LEN	16
+#define FG_MAX_SLOTS 1024 /* contract slots 0..FG_MAX_SLOTS-1, given by the agent */
+#define FG_DIR_DEPTH 16	  /* ancestors looked at when a file is created: see file_dirs */
+#define FG_PATH_LEN  256  /* path argument carried by a derived event */
+#define FG_COMM_LEN  16
 
 /* struct fg_rule.flags */
 enum fg_rule_flags {
-	FG_ACTIVE = 1 << 0,	    /* applied; a slot without an active rule refuses every open */
-	FG_TERMINATED = 1 << 1,	    /* terminated or expired: every open refused */
-	FG_APP_ALLOW = 1 << 2,	    /* only executables listed in file_apps may open */
-	FG_APP_DENY = 1 << 3,	    /* executables listed in file_apps may not open */
-	FG_COUNT_LIMIT = 1 << 4,    /* count_limit uses per count window */
-	FG_FREQ_LIMIT = 1 << 5,	    /* freq_limit uses per frequency window */
-	FG_MARK_HOLDER = 1 << 6,    /* an admitted open sets bit holder_slot in holders */
-	FG_TRACK_COPIES = 1 << 7,   /* files a holder creates or writes become derived copies */
+	FG_ACTIVE = 1 << 0,	  /* applied; a slot without an active rule refuses every open */
+	FG_TERMINATED = 1 << 1,	  /* terminated or expired: every open refused */
+	FG_APP_ALLOW = 1 << 2,	  /* only executables listed in file_apps may open */
+	FG_APP_DENY = 1 << 3,	  /* executables listed in file_apps may not open */
+	FG_COUNT_LIMIT = 1 << 4,  /* count_limit uses per count window */
+	FG_FREQ_LIMIT = 1 << 5,	  /* freq_limit uses per frequency window */
+	FG_MARK_HOLDER = 1 << 6,  /* an admitted open sets bit holder_slot in holders */
+	FG_TRACK_COPIES = 1 << 7, /* files a holder creates or writes become derived copies */
 };
 
 /*
@@ -47,15 +47,15 @@ enum fg_rule_flags {
  * = (now - not_before) / window_ns, or 0 when window_ns is 0 (one window for the validity).
  */
 struct fg_rule {
-	__u32 generation;     /* unique per update of any slot's rule; keys file_apps */
-	__u32 slot;	      /* = the key */
-	__u32 flags;	      /* enum fg_rule_flags */
-	__u32 holder_slot;    /* 0..MAX_HOLDER_SLOTS-1, with FG_MARK_HOLDER */
-	__u64 not_before;     /* boot ns; 0: no lower bound */
-	__u64 not_after;      /* boot ns; 0: no upper bound */
-	__u64 count_limit;    /* with FG_COUNT_LIMIT */
+	__u32 generation;  /* unique per update of any slot's rule; keys file_apps */
+	__u32 slot;	   /* = the key */
+	__u32 flags;	   /* enum fg_rule_flags */
+	__u32 holder_slot; /* 0..MAX_HOLDER_SLOTS-1, with FG_MARK_HOLDER */
+	__u64 not_before;  /* boot ns; 0: no lower bound */
+	__u64 not_after;   /* boot ns; 0: no upper bound */
+	__u64 count_limit; /* with FG_COUNT_LIMIT */
 	__u64 count_window_ns;
-	__u64 freq_limit;     /* with FG_FREQ_LIMIT */
+	__u64 freq_limit; /* with FG_FREQ_LIMIT */
 	__u64 freq_window_ns;
 	__u32 generation_end; /* = generation: written last, read last */
 	__u32 pad;
@@ -160,11 +160,11 @@ enum fg_verdict {
 
 enum fg_reason {
 	FG_R_NONE = 0,
-	FG_R_NO_RULE = 1,    /* bound to a slot with no (or an unreadable) active rule */
+	FG_R_NO_RULE = 1, /* bound to a slot with no (or an unreadable) active rule */
 	FG_R_TERMINATED = 2,
-	FG_R_NOT_YET = 3,    /* before not_before */
-	FG_R_EXPIRED = 4,    /* after not_after */
-	FG_R_APP = 5,	     /* executable not allowed */
+	FG_R_NOT_YET = 3, /* before not_before */
+	FG_R_EXPIRED = 4, /* after not_after */
+	FG_R_APP = 5,	  /* executable not allowed */
 	FG_R_COUNT = 6,
 	FG_R_FREQ = 7,
 };
@@ -179,16 +179,16 @@ struct fg_event {
 	__u64 cgroup_id; /* cgroup v2 id of the opener */
 	struct fg_inode object;
 	struct fg_inode exe;
-	__u32 kind;	 /* enum fg_kind */
-	__u32 verdict;	 /* enum fg_verdict */
-	__u32 reason;	 /* enum fg_reason */
+	__u32 kind;    /* enum fg_kind */
+	__u32 verdict; /* enum fg_verdict */
+	__u32 reason;  /* enum fg_reason */
 	__u32 slot;
 	__u32 generation;
-	__u32 pid;	 /* thread id */
-	__u32 tgid;	 /* process id */
+	__u32 pid;  /* thread id */
+	__u32 tgid; /* process id */
 	__u32 uid;
-	__s32 fd;	 /* the fd the open returned */
-	__s32 error;	 /* 0, or why a kill or a map update failed (-errno) */
+	__s32 fd;    /* the fd the open returned */
+	__s32 error; /* 0, or why a kill or a map update failed (-errno) */
 	char comm[FG_COMM_LEN];
 	char path[FG_PATH_LEN]; /* DERIVED/ADDED: path argument as passed, maybe relative */
 };

@@ -73,8 +73,8 @@ static void measure(struct file_guard *fg, const char *path, int mode, int file)
 /* Loads and attaches the guard with `bound` bound to slot 0, this binary allowed. */
 static struct file_guard *guard_up(const char *bound)
 {
-	struct file_guard_opts o = { .pin_root = PIN, .on_event = drop_event };
-	struct fg_rule r = { .flags = FG_ACTIVE | FG_APP_ALLOW };
+	struct file_guard_opts o = {.pin_root = PIN, .on_event = drop_event};
+	struct fg_rule r = {.flags = FG_ACTIVE | FG_APP_ALLOW};
 	struct fg_inode self;
 	struct file_guard *fg = file_guard__open(&o);
 
@@ -196,7 +196,8 @@ int main(int argc, char **argv)
 	for (r = 0; r < rounds; r++)
 		round_of(r, plain, bound);
 	if (others || (others = others_on_sys_exit()))
-		printf("# WARNING: %d other program(s) on sys_exit during the run: ratios understated\n",
+		printf("# WARNING: %d other program(s) on sys_exit during the run: ratios "
+		       "understated\n",
 		       others);
 	printf("# %d rounds x %d batches x %d opens, medians per open, CPU %d\n", rounds, BATCHES,
 	       BATCH, sched_getcpu());

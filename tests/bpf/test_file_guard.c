@@ -43,7 +43,7 @@
 #define OPENERS	   64
 
 static struct {
-	char dir[64];	    /* our temporary directory */
+	char dir[64]; /* our temporary directory */
 	char pin_root[64];
 	bool bpffs_mounted;
 	struct file_guard *fg;
@@ -78,7 +78,7 @@ static int on_event(void *ctx, const struct fg_event *e)
 /* NULL when ready, else why the suite must be skipped. */
 static const char *env_up(void)
 {
-	struct file_guard_opts o = { .on_event = on_event };
+	struct file_guard_opts o = {.on_event = on_event};
 
 	if (geteuid() != 0)
 		return "not root";
@@ -195,7 +195,7 @@ static int run(char *const argv[], char *out, size_t cap, size_t *ret_len)
 /* prog reads path to stdout; asserts that it was allowed and printed the content. */
 static void reads(const char *prog, const char *path, const char *content)
 {
-	char *argv[] = { (char *)prog, (char *)path, NULL }, out[4096];
+	char *argv[] = {(char *)prog, (char *)path, NULL}, out[4096];
 	size_t len;
 	int st = run(argv, out, sizeof(out), &len);
 
@@ -207,7 +207,7 @@ static void reads(const char *prog, const char *path, const char *content)
 /* prog reads path; asserts it was killed with SIGKILL and printed nothing. */
 static void killed(const char *prog, const char *path)
 {
-	char *argv[] = { (char *)prog, (char *)path, NULL }, out[4096];
+	char *argv[] = {(char *)prog, (char *)path, NULL}, out[4096];
 	size_t len;
 	int st = run(argv, out, sizeof(out), &len);
 
@@ -230,7 +230,7 @@ static void run_ok(char *const argv[])
 
 static struct fg_rule rule(__u32 flags)
 {
-	struct fg_rule r = { .flags = FG_ACTIVE | flags };
+	struct fg_rule r = {.flags = FG_ACTIVE | flags};
 
 	return r;
 }
@@ -311,7 +311,7 @@ static void test_listed_app_reads(void **state)
 static void test_other_app_killed(void **state)
 {
 	const char *f = new_file("other", SECRET), *cat2 = path_of("cat-copy");
-	char *cp_argv[] = { "/usr/bin/cp", "/usr/bin/cat", (char *)cat2, NULL };
+	char *cp_argv[] = {"/usr/bin/cp", "/usr/bin/cat", (char *)cat2, NULL};
 	struct fg_rule r = rule(FG_APP_ALLOW);
 	const struct fg_event *e;
 
@@ -358,10 +358,10 @@ static void test_write_only_not_counted(void **state)
 {
 	const char *f = new_file("wronly", SECRET);
 	struct fg_rule r = rule(FG_APP_ALLOW | FG_COUNT_LIMIT);
-	char *py_argv[] = { "/usr/bin/python3", "-c",
-			    "import os,sys\n"
-			    "for i in range(3): os.close(os.open(sys.argv[1], os.O_WRONLY))\n",
-			    (char *)f, NULL };
+	char *py_argv[] = {"/usr/bin/python3", "-c",
+			   "import os,sys\n"
+			   "for i in range(3): os.close(os.open(sys.argv[1], os.O_WRONLY))\n",
+			   (char *)f, NULL};
 	__u64 count, freq;
 
 	r.count_limit = 1;
@@ -415,10 +415,10 @@ static void test_created_in_bound_dir(void **state)
 	const char *src = new_file("plain-src", SECRET), *dir = path_of("product");
 	const char *made = path_of("product/new"), *sub = path_of("product/sub");
 	const char *deep = path_of("product/sub/deeper");
-	char *cp1[] = { "/usr/bin/cp", (char *)src, (char *)made, NULL };
-	char *mk[] = { "/usr/bin/mkdir", (char *)sub, NULL };
-	char *cp2[] = { "/usr/bin/cp", (char *)src, (char *)deep, NULL };
-	struct fg_inode apps[] = { T.cat, T.cp };
+	char *cp1[] = {"/usr/bin/cp", (char *)src, (char *)made, NULL};
+	char *mk[] = {"/usr/bin/mkdir", (char *)sub, NULL};
+	char *cp2[] = {"/usr/bin/cp", (char *)src, (char *)deep, NULL};
+	struct fg_inode apps[] = {T.cat, T.cp};
 	struct fg_rule r = rule(FG_APP_ALLOW);
 	struct fg_inode made_id;
 	const struct fg_event *e;
@@ -453,9 +453,9 @@ static int find_copy(void *ctx, const struct fg_inode *id, const struct fg_deriv
 static void test_derived_copy(void **state)
 {
 	const char *f = new_file("original", SECRET), *copy = path_of("copy");
-	char *cp_argv[] = { "/usr/bin/cp", (char *)f, (char *)copy, NULL };
+	char *cp_argv[] = {"/usr/bin/cp", (char *)f, (char *)copy, NULL};
 	struct fg_rule r = rule(FG_APP_ALLOW | FG_MARK_HOLDER | FG_TRACK_COPIES);
-	struct fg_inode apps[] = { T.cat, T.cp }, copy_id;
+	struct fg_inode apps[] = {T.cat, T.cp}, copy_id;
 	const struct fg_event *e;
 
 	r.holder_slot = 7;
@@ -579,7 +579,7 @@ static void test_adopt_pinned(void **state)
 {
 	const char *f = new_file("adopted", SECRET);
 	struct fg_rule r = rule(FG_APP_ALLOW | FG_COUNT_LIMIT), seen;
-	struct file_guard_opts o = { .pin_root = T.pin_root, .on_event = on_event };
+	struct file_guard_opts o = {.pin_root = T.pin_root, .on_event = on_event};
 	__u32 link = link_id("file_open_check");
 	__u64 count, freq;
 
@@ -616,8 +616,8 @@ static void test_ia32_open(void **state)
 
 	set_rule(12, &r, &T.cat, 1);
 	bind(12, f);
-	low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
-		   -1, 0);
+	low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1,
+		   0);
 	assert_true(low != MAP_FAILED);
 	strcpy(low, f);
 	fflush(NULL);
@@ -646,7 +646,7 @@ static void test_frequency_window(void **state)
 	const char *f = new_file("frequency", SECRET);
 	struct fg_rule r = rule(FG_APP_ALLOW | FG_FREQ_LIMIT);
 	__u64 window = 2000000000ull, start, count, freq;
-	struct timespec rest = { .tv_nsec = 10000000 };
+	struct timespec rest = {.tv_nsec = 10000000};
 
 	start = file_guard__now();
 	r.not_before = start;
@@ -711,7 +711,7 @@ static void test_unpin_detaches(void **state)
 {
 	const char *f = new_file("unpinned", SECRET);
 	char root[96], holders[128];
-	struct file_guard_opts o = { .pin_root = root };
+	struct file_guard_opts o = {.pin_root = root};
 	struct fg_rule r = rule(FG_APP_ALLOW);
 	struct file_guard *fg2;
 
@@ -744,23 +744,23 @@ static void test_nothing_dropped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_listed_app_reads),
-		cmocka_unit_test(test_other_app_killed),
-		cmocka_unit_test(test_count_limit),
-		cmocka_unit_test(test_write_only_not_counted),
-		cmocka_unit_test(test_parallel_openers_exact),
-		cmocka_unit_test(test_created_in_bound_dir),
-		cmocka_unit_test(test_derived_copy),
-		cmocka_unit_test(test_holder_inherited),
-		cmocka_unit_test(test_terminated_refuses),
-		cmocka_unit_test(test_replace_rule),
-		cmocka_unit_test(test_adopt_pinned),
-		cmocka_unit_test(test_ia32_open),
-		cmocka_unit_test(test_frequency_window),
-		cmocka_unit_test(test_validity),
-		cmocka_unit_test(test_clear_slot),
-		cmocka_unit_test(test_unpin_detaches),
-		cmocka_unit_test(test_nothing_dropped),
+	    cmocka_unit_test(test_listed_app_reads),
+	    cmocka_unit_test(test_other_app_killed),
+	    cmocka_unit_test(test_count_limit),
+	    cmocka_unit_test(test_write_only_not_counted),
+	    cmocka_unit_test(test_parallel_openers_exact),
+	    cmocka_unit_test(test_created_in_bound_dir),
+	    cmocka_unit_test(test_derived_copy),
+	    cmocka_unit_test(test_holder_inherited),
+	    cmocka_unit_test(test_terminated_refuses),
+	    cmocka_unit_test(test_replace_rule),
+	    cmocka_unit_test(test_adopt_pinned),
+	    cmocka_unit_test(test_ia32_open),
+	    cmocka_unit_test(test_frequency_window),
+	    cmocka_unit_test(test_validity),
+	    cmocka_unit_test(test_clear_slot),
+	    cmocka_unit_test(test_unpin_detaches),
+	    cmocka_unit_test(test_nothing_dropped),
 	};
 	const char *why;
 	int failed;
