@@ -293,23 +293,24 @@ static __always_inline struct fg_event *event_new(__u32 kind, __u32 slot,
 
 /* ---- effects -------------------------------------------------------------------------- */
 
-/* Sets bit hslot in the process's holders entry (holders.h); 0 or -1 when the map is full. */
+/* Sets bit hslot in the process's holders entry (holders.h): 1 if it was not set yet, 0 if
+ * it was, -1 when the map is full. */
 static __always_inline int mark_holder(__u32 tgid, __u32 hslot)
 {
 	struct holder fresh = {.slots = 1ULL << (hslot & 63)}, *h;
 
 	h = bpf_map_lookup_elem(&holders, &tgid);
 	if (!h && !bpf_map_update_elem(&holders, &tgid, &fresh, BPF_NOEXIST))
-		return 0;
+		return 1;
 	if (!h)
 		h = bpf_map_lookup_elem(&holders, &tgid); /* lost the race to insert */
 	if (!h) {
 		count_drop(FG_DROP_HOLDER);
 		return -1;
 	}
-	if (!(h->slots & fresh.slots))
-		__sync_fetch_and_or(&h->slots, fresh.slots);
-	return 0;
+	if (h->slots & fresh.slots)
+		return 0;
+	return !(__sync_fetch_and_or(&h->slots, fresh.slots) & fresh.slots);
 }
 
 /* Into file_bound (after its file_ino_bits bit) or file_dirs. */
@@ -327,6 +328,62 @@ static __always_inline int bind(void *map, const struct fg_inode *id, __u32 slot
 	if (err)
 		count_drop(FG_DROP_BIND);
 	return err;
+}
+
+/* Files obj (fd in the holder t) as a derived copy of slot and reports it; path: the path
+ * argument of the open that made it, or NULL. */
+static __always_inline void make_derived(struct task_struct *t, const struct fg_inode *obj,
+					 __u32 slot, long fd, const char *path)
+{
+	struct fg_derived d = {.slot = slot, .tgid = t->tgid, .ts = bpf_ktime_get_boot_ns()};
+	struct fg_event *e;
+	int err;
+
+	err = bind(&file_bound, obj, slot, FG_ORIGIN_DERIVED);
+	if (!err && bpf_map_update_elem(&file_derived, obj, &d, BPF_ANY)) {
+		count_drop(FG_DROP_BIND);
+		err = -1;
+	}
+	e = event_new(FG_EV_DERIVED, slot, obj, fd);
+	if (!e)
+		return;
+	e->error = err;
+	e->exe = inode_id(t->mm->exe_file->f_inode);
+	if (path)
+		(void)bpf_probe_read_user_str(e->path, sizeof(e->path), path);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* A writable regular file not bound yet: what a holder may copy the data into. */
+static __always_inline bool copy_target(struct file *f)
+{
+	return (f->f_mode & FG_FMODE_WRITE) && (f->f_inode->i_mode & S_IFMT) == S_IFREG;
+}
+
+/*
+ * A process that just became a holder may already have a file open for writing: in
+ * `cat data > copy` the shell opened copy before cat held anything, and cat writes to its
+ * stdout. Its first FG_FD_SCAN fds that are writable regular files become derived copies.
+ */
+static __always_inline void derive_open_fds(struct task_struct *t, __u32 slot)
+{
+	struct fdtable *fdt = t->files->fdt;
+	struct file **slots = bpf_rdonly_cast(fdt->fd, 0);
+	__u32 i, max = fdt->max_fds;
+	struct fg_inode obj;
+	struct file *f;
+
+	for (i = 0; i < FG_FD_SCAN && i < max; i++) {
+		f = slots[i];
+		if (!f)
+			continue;
+		f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+		if (!copy_target(f))
+			continue;
+		obj = inode_id(f->f_inode);
+		if (!bpf_map_lookup_elem(&file_bound, &obj))
+			make_derived(t, &obj, slot, i, NULL);
+	}
 }
 
 /* ---- decisions ------------------------------------------------------------------------ */
@@ -354,10 +411,14 @@ static __always_inline int decide_open(struct task_struct *t, struct file *file,
 	if (reason == FG_R_NONE && fg_is_use(fmode))
 		reason = fg_take_use(&file_uses, &r, now, &counter);
 
-	if (reason != FG_R_NONE)
+	if (reason != FG_R_NONE) {
 		err = bpf_send_signal(SIGKILL);
-	else if (r.flags & FG_MARK_HOLDER && r.holder_slot < MAX_HOLDER_SLOTS)
+	} else if (r.flags & FG_MARK_HOLDER && r.holder_slot < MAX_HOLDER_SLOTS) {
 		err = mark_holder(t->tgid, r.holder_slot);
+		if (err == 1 && r.flags & FG_TRACK_COPIES)
+			derive_open_fds(t, slot);
+		err = err < 0 ? err : 0;
+	}
 
 	if (reason == FG_R_COUNT || reason == FG_R_FREQ)
 		kind = FG_EV_EXHAUSTED;
@@ -459,26 +520,11 @@ static __always_inline int track_copy(struct task_struct *t, struct pt_regs *reg
 				      enum call c, struct file *file, const struct fg_inode *obj,
 				      long fd)
 {
-	struct fg_derived d = {.tgid = t->tgid};
-	struct holder *h = bpf_map_lookup_elem(&holders, &d.tgid);
-	struct fg_event *e;
-	int err;
+	__u32 tgid = t->tgid, slot;
+	struct holder *h = bpf_map_lookup_elem(&holders, &tgid);
 
-	if (!h || (file->f_inode->i_mode & S_IFMT) != S_IFREG || !copy_slot(h->slots, &d.slot))
-		return 0;
-	d.ts = bpf_ktime_get_boot_ns();
-	err = bind(&file_bound, obj, d.slot, FG_ORIGIN_DERIVED);
-	if (!err && bpf_map_update_elem(&file_derived, obj, &d, BPF_ANY)) {
-		count_drop(FG_DROP_BIND);
-		err = -1;
-	}
-	e = event_new(FG_EV_DERIVED, d.slot, obj, fd);
-	if (!e)
-		return 0;
-	e->error = err;
-	e->exe = inode_id(t->mm->exe_file->f_inode);
-	(void)bpf_probe_read_user_str(e->path, sizeof(e->path), path_arg(regs, compat, c));
-	bpf_ringbuf_submit(e, 0);
+	if (h && copy_target(file) && copy_slot(h->slots, &slot))
+		make_derived(t, obj, slot, fd, path_arg(regs, compat, c));
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #define FG_MAX_SLOTS 1024 /* contract slots 0..FG_MAX_SLOTS-1, given by the agent */
 #define FG_DIR_DEPTH 16	  /* ancestors looked at when a file is created: see file_dirs */
 #define FG_PATH_LEN  256  /* path argument carried by a derived event */
+#define FG_FD_SCAN   64	  /* fds of a new holder looked at for derived copies */
 #define FG_COMM_LEN  16
 
 /* struct fg_rule.flags */

@@ -476,6 +476,32 @@ static void test_derived_copy(void **state)
 	assert_int_equal(file_guard__for_each_derived(T.fg, find_copy, &copy_id), 1);
 }
 
+/* `cat data > copy`: the shell opened copy before cat became a holder; cat's open fds are
+ * looked at when it becomes one. */
+static void test_derived_by_redirect(void **state)
+{
+	const char *f = new_file("redirected", SECRET), *copy = path_of("redirect-copy");
+	char *sh_argv[] = {"/bin/sh", "-c",	    "/usr/bin/cat \"$0\" > \"$1\"",
+			   (char *)f, (char *)copy, NULL};
+	struct fg_rule r = rule(FG_APP_ALLOW | FG_MARK_HOLDER | FG_TRACK_COPIES);
+	struct fg_inode copy_id;
+	const struct fg_event *e;
+
+	r.holder_slot = 17;
+	set_rule(17, &r, &T.cat, 1);
+	bind(17, f);
+	events(false);
+	run_ok(sh_argv);
+	killed("/usr/bin/head", copy);
+	reads("/usr/bin/cat", copy, SECRET);
+	events(true);
+	copy_id = inode_of(copy);
+	e = find_event(17, FG_EV_DERIVED);
+	assert_non_null(e);
+	assert_true(same_inode(&e->object, &copy_id));
+	assert_int_equal(e->fd, 1); /* cat's stdout */
+}
+
 /* python3 reads (a holder), forks; the child is a holder too, until it exits. */
 static void test_holder_inherited(void **state)
 {
@@ -751,6 +777,7 @@ int main(void)
 	    cmocka_unit_test(test_parallel_openers_exact),
 	    cmocka_unit_test(test_created_in_bound_dir),
 	    cmocka_unit_test(test_derived_copy),
+	    cmocka_unit_test(test_derived_by_redirect),
 	    cmocka_unit_test(test_holder_inherited),
 	    cmocka_unit_test(test_terminated_refuses),
 	    cmocka_unit_test(test_replace_rule),
