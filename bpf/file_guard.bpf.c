@@ -388,6 +388,15 @@ static __always_inline void derive_open_fds(struct task_struct *t, __u32 slot)
 
 /* ---- decisions ------------------------------------------------------------------------ */
 
+static __always_inline __u32 event_kind(__u32 reason, bool counted)
+{
+	if (reason == FG_R_COUNT || reason == FG_R_FREQ)
+		return FG_EV_EXHAUSTED;
+	if (reason != FG_R_NONE)
+		return FG_EV_DENIED;
+	return counted ? FG_EV_COUNTED : FG_EV_ALLOWED;
+}
+
 /*
  * An open of a file bound to slot: decide (file_guard.bpf.h), kill if refused, mark the
  * holder if admitted, report either way.
@@ -396,7 +405,7 @@ static __always_inline int decide_open(struct task_struct *t, struct file *file,
 				       const struct fg_inode *obj, __u32 slot, long fd)
 {
 	struct fg_inode exe = inode_id(t->mm->exe_file->f_inode);
-	__u32 fmode = file->f_mode, reason, kind;
+	__u32 fmode = file->f_mode, reason;
 	__u64 now = bpf_ktime_get_boot_ns(), counter = 0;
 	struct fg_rule r = {};
 	struct fg_event *e;
@@ -420,13 +429,7 @@ static __always_inline int decide_open(struct task_struct *t, struct file *file,
 		err = err < 0 ? err : 0;
 	}
 
-	if (reason == FG_R_COUNT || reason == FG_R_FREQ)
-		kind = FG_EV_EXHAUSTED;
-	else if (reason != FG_R_NONE)
-		kind = FG_EV_DENIED;
-	else
-		kind = fg_is_use(fmode) && counter ? FG_EV_COUNTED : FG_EV_ALLOWED;
-	e = event_new(kind, slot, obj, fd);
+	e = event_new(event_kind(reason, fg_is_use(fmode) && counter), slot, obj, fd);
 	if (!e)
 		return 0;
 	e->verdict = reason == FG_R_NONE ? FG_ALLOW : FG_DENY;
