@@ -39,6 +39,11 @@ static const char *const net_reasons[] = {
 	[NET_REASON_EXHAUSTED] = "count used up",
 	[NET_REASON_TERMINATED] = "terminated",
 	[NET_REASON_NO_ROOM] = "no room to track (fail closed)",
+	[NET_REASON_NO_RULE] = "no active rule",
+	[NET_REASON_NOT_YET] = "not yet in force",
+	[NET_REASON_EXPIRED] = "expired",
+	[NET_REASON_FREQ] = "frequency limit",
+	[NET_REASON_APP] = "application list not checkable at a socket",
 };
 
 static int64_t clock_offset(clockid_t from)
@@ -121,7 +126,7 @@ void agent_on_net_event(void *agent, const struct net_event *e)
 	struct agent *a = agent;
 	char addr[INET6_ADDRSTRLEN] = "?";
 	struct record r = {
-		.time_ns = (int64_t)e->ts + clock_offset(CLOCK_TAI),
+		.time_ns = (int64_t)e->ts + clock_offset(CLOCK_BOOTTIME),
 		.kind = e->reason == NET_REASON_USE ? "connected" : "egress",
 		.verdict = e->verdict == NET_ALLOWED ? "allow" : "deny",
 		.reason = name_of(net_reasons, sizeof(net_reasons) / sizeof(*net_reasons),
@@ -129,6 +134,7 @@ void agent_on_net_event(void *agent, const struct net_event *e)
 		.pid = e->pid,
 		.uid = e->uid,
 		.cgroup = e->cgroup_id,
+		.counter = e->counter,
 	};
 
 	set_contract(a, e->slot, &r);

@@ -195,7 +195,6 @@ static int apply_net(struct guards *e, int slot, const struct contract_rules *r,
 	static const __u32 modes[] = { [EGRESS_ANY] = NET_MODE_NONE,
 				       [EGRESS_ALLOW_LIST] = NET_MODE_ALLOW,
 				       [EGRESS_DENY_LIST] = NET_MODE_DENY };
-	__u64 limit = r->count_limit ? r->count_limit : NET_NO_LIMIT;
 	int err = 0;
 
 	/* Order from net_guard.h: CIDRs, the slot, then what makes holders. */
@@ -204,9 +203,8 @@ static int apply_net(struct guards *e, int slot, const struct contract_rules *r,
 
 		err = net_guard__add_cidr(e->ng, (__u32)slot, p->family, p->addr, p->prefixlen);
 	}
-	if (!err)
-		err = net_guard__set_slot(e->ng, (__u32)slot, modes[r->egress], limit,
-					  r->count_window);
+	if (!err) /* counts and validity of endpoint connections: the file rule */
+		err = net_guard__set_mode(e->ng, (__u32)slot, modes[r->egress]);
 	for (size_t i = 0; !err && i < r->n_endpoints; i++) {
 		const struct endpoint *ep = &r->endpoints[i];
 
@@ -238,11 +236,8 @@ int guards__apply(struct guards *e, int slot, const struct contract_rules *r,
 
 int guards__terminate(struct guards *e, int slot)
 {
-	int err = file_guard__terminate(e->fg, (__u32)slot);
-
-	if (!err && slot < MAX_HOLDER_SLOTS)
-		err = net_guard__terminate(e->ng, (__u32)slot);
-	return err;
+	/* The net guard decides endpoint connections by this rule too. */
+	return file_guard__terminate(e->fg, (__u32)slot);
 }
 
 int guards__release(struct guards *e, int slot)

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <linux/types.h>
@@ -103,7 +102,7 @@ static int size_maps(struct net_guard_bpf *skel, const struct net_guard_opts *o)
 	struct { struct bpf_map *map; __u32 n; } want[] = {
 		{ skel->maps.net_cidr4, o->max_cidrs },	    { skel->maps.net_cidr6, o->max_cidrs },
 		{ skel->maps.net_endpoints, o->max_endpoints }, { skel->maps.net_workloads, o->max_workloads },
-		{ skel->maps.net_uses, o->max_windows },    { skel->maps.net_events, o->events_bytes },
+		{ skel->maps.net_events, o->events_bytes },
 	};
 	struct bpf_map *map;
 	size_t i;
@@ -324,8 +323,9 @@ int net_guard__unpin(struct net_guard *ng)
 			err = log_err(-errno, "unpin %s", path);
 	}
 	bpf_object__for_each_map(map, ng->skel->obj) {
-		if (map == ng->skel->maps.holders || !bpf_map__is_pinned(map))
-			continue; /* holders is shared with the other guards */
+		/* holders, file_rules, file_uses are the file guard's too */
+		if (strncmp(bpf_map__name(map), "net_", 4) || !bpf_map__is_pinned(map))
+			continue;
 		r = bpf_map__unpin(map, NULL);
 		if (r)
 			err = log_err(r, "unpin map %s", bpf_map__name(map));
@@ -410,30 +410,14 @@ int net_guard__add_endpoint(struct net_guard *ng, uint32_t slot, int family, con
 				    sizeof(slot), BPF_ANY);
 }
 
-int net_guard__set_slot(struct net_guard *ng, uint32_t slot, uint32_t mode, uint64_t limit,
-			uint64_t window_sec)
+int net_guard__set_mode(struct net_guard *ng, uint32_t slot, uint32_t mode)
 {
-	struct net_slot s = { .mode = mode, .limit = limit, .window_sec = window_sec };
+	struct net_slot s = { .mode = mode };
 
 	if (slot >= MAX_HOLDER_SLOTS || mode > NET_MODE_DENY)
 		return -EINVAL;
 	return bpf_map__update_elem(ng->skel->maps.net_slots, &slot, sizeof(slot), &s, sizeof(s),
 				    BPF_ANY);
-}
-
-int net_guard__terminate(struct net_guard *ng, uint32_t slot)
-{
-	struct bpf_map *map = ng->skel->maps.net_slots;
-	struct net_slot s;
-	int err;
-
-	if (slot >= MAX_HOLDER_SLOTS)
-		return -EINVAL;
-	err = bpf_map__lookup_elem(map, &slot, sizeof(slot), &s, sizeof(s), 0);
-	if (err)
-		return err;
-	s.terminated = 1;
-	return bpf_map__update_elem(map, &slot, sizeof(slot), &s, sizeof(s), BPF_ANY);
 }
 
 int net_guard__add_workload(struct net_guard *ng, uint32_t slot, const char *cgroup_path)
@@ -481,11 +465,6 @@ static bool cidr4_of(struct bpf_map *map, const void *key, __u32 slot)
 static bool cidr6_of(struct bpf_map *map, const void *key, __u32 slot)
 {
 	return ((const struct net_cidr6_key *)key)->slot == slot;
-}
-
-static bool use_of(struct bpf_map *map, const void *key, __u32 slot)
-{
-	return ((const struct net_use_key *)key)->slot == slot;
 }
 
 static bool endpoint_of(struct bpf_map *map, const void *key, __u32 slot)
@@ -568,7 +547,7 @@ static int clear_map(struct bpf_map *map, key_match_fn match, __u32 slot)
 	return err;
 }
 
-/* Endpoints first (no new holders or uses), then the rule, then the rest. */
+/* Endpoints first (no new holders or uses), then the mode, then the lists. */
 int net_guard__clear_slot(struct net_guard *ng, uint32_t slot)
 {
 	struct net_guard_bpf *s = ng->skel;
@@ -587,37 +566,7 @@ int net_guard__clear_slot(struct net_guard *ng, uint32_t slot)
 		err = clear_map(s->maps.net_cidr4, cidr4_of, slot);
 	if (!err)
 		err = clear_map(s->maps.net_cidr6, cidr6_of, slot);
-	if (!err)
-		err = clear_map(s->maps.net_uses, use_of, slot);
 	return err;
-}
-
-int net_guard__uses(struct net_guard *ng, uint32_t slot, uint64_t *ret_count)
-{
-	struct net_use_key k = { .slot = slot };
-	struct net_slot s;
-	struct net_use u;
-	struct timespec now;
-	int err;
-
-	if (slot >= MAX_HOLDER_SLOTS)
-		return -EINVAL;
-	err = bpf_map__lookup_elem(ng->skel->maps.net_slots, &slot, sizeof(slot), &s, sizeof(s), 0);
-	if (err)
-		return err;
-	if (s.window_sec) {
-		/* the programs' clock: bpf_ktime_get_tai_ns() */
-		if (clock_gettime(CLOCK_TAI, &now))
-			return -errno;
-		k.window = (__u64)now.tv_sec / s.window_sec;
-	}
-	err = bpf_map__lookup_elem(ng->skel->maps.net_uses, &k, sizeof(k), &u, sizeof(u), 0);
-	if (err == -ENOENT)
-		u.count = 0; /* no use yet in this window */
-	else if (err)
-		return err;
-	*ret_count = u.count;
-	return 0;
 }
 
 int net_guard__events_fd(const struct net_guard *ng)

@@ -6,10 +6,13 @@
  * pin root adopts what is pinned with no gap (programs are swapped inside the pinned links).
  *
  * Rules (semantics in bpf/net_guard.h): a slot's mode and CIDRs restrict the egress of its
- * holders; its endpoints make their connectors holders and count uses. Safe order to apply
- * a contract: CIDRs, then net_guard__set_slot(), then endpoints and workloads (no holder of
- * the slot exists before those). Families are AF_INET/AF_INET6, addresses in network byte
- * order (4 or 16 bytes). Every function returns 0 or -errno; constructors NULL and errno.
+ * holders; its endpoints make their connectors holders. Whether a connection to an endpoint
+ * may happen (terminated, validity, count, frequency) is the slot's file guard rule, and it
+ * is counted there: file_guard__set_rule(), file_guard__terminate(), file_guard__uses().
+ * Safe order to apply a contract: CIDRs, then net_guard__set_mode(), then endpoints and
+ * workloads (no holder of the slot exists before those). Families are AF_INET/AF_INET6,
+ * addresses in network byte order (4 or 16 bytes). Every function returns 0 or -errno;
+ * constructors NULL and errno.
  */
 #ifndef PEP_AGENT_NET_GUARD_H
 #define PEP_AGENT_NET_GUARD_H
@@ -27,7 +30,6 @@ struct net_guard_opts {
 	uint32_t max_cidrs;	/* per family, all slots together (65536) */
 	uint32_t max_endpoints; /* (1024) */
 	uint32_t max_workloads; /* workload cgroups (1024) */
-	uint32_t max_windows;	/* {slot, window} use counters (4096) */
 	uint32_t events_bytes;	/* ring buffer, a power of 2 multiple of the page size (256 KiB) */
 };
 
@@ -35,18 +37,14 @@ struct net_guard_opts {
 struct net_guard *net_guard__open(const struct net_guard_opts *opts);
 /* Closes; pins stay and enforcement goes on. Accepts NULL. */
 void net_guard__destroy(struct net_guard *ng);
-/* Detaches: removes the link pins and the net_* map pins (not the shared holders map);
- * the programs stop when the object is destroyed. */
+/* Detaches: removes the link pins and the net_* map pins (not the maps shared with the file
+ * guard: holders, file_rules, file_uses); the programs stop when the object is destroyed. */
 int net_guard__unpin(struct net_guard *ng);
 
-/* mode: enum net_mode; limit: uses per window or NET_NO_LIMIT; window_sec 0: no window.
- * Clears the terminated flag. */
-int net_guard__set_slot(struct net_guard *ng, uint32_t slot, uint32_t mode, uint64_t limit,
-			uint64_t window_sec);
-/* From now on the slot's endpoints refuse every connection. */
-int net_guard__terminate(struct net_guard *ng, uint32_t slot);
-/* Removes the slot's CIDRs, endpoints, workloads, counters and settings (holder bits stay:
- * holders.h); for a slot being given to another contract. */
+/* mode: enum net_mode, how the slot's CIDRs restrict its holders. */
+int net_guard__set_mode(struct net_guard *ng, uint32_t slot, uint32_t mode);
+/* Removes the slot's endpoints, workloads, mode and CIDRs (holder bits stay: holders.h);
+ * for a slot being given to another contract. */
 int net_guard__clear_slot(struct net_guard *ng, uint32_t slot);
 
 int net_guard__add_cidr(struct net_guard *ng, uint32_t slot, int family, const void *addr,
@@ -58,8 +56,6 @@ int net_guard__add_workload(struct net_guard *ng, uint32_t slot, const char *cgr
 /* Sets the slot's bit for process `pid` (as connecting to an endpoint does). */
 int net_guard__mark_holder(struct net_guard *ng, pid_t pid, uint32_t slot);
 
-/* Uses counted in the current window (attempts, admitted or not). */
-int net_guard__uses(struct net_guard *ng, uint32_t slot, uint64_t *ret_count);
 /* The net_events ring buffer, struct net_event records: give it to ring_buffer__new(). */
 int net_guard__events_fd(const struct net_guard *ng);
 /* Sum over CPUs of net_drops[what] (enum net_drop). */

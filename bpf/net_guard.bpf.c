@@ -5,14 +5,18 @@
  * cgroup (the cgroup v2 root in production) with cgroup/connect{4,6} and
  * cgroup/sendmsg{4,6}; returning 0 makes connect()/sendto() fail with EPERM.
  *
- * Also keeps the shared holders map right across fork and exit, so a holder's children are
- * held too; the file guard may carry the same two programs: both are idempotent.
+ * Shared with the file guard, pinned by name: holders (holders.h; the file guard keeps it
+ * right across fork and exit), and the contract's rule and use counters (file_rules,
+ * file_uses: file_guard.h), so a connection to an endpoint and an open of a bound file
+ * draw on one count, and termination or expiry stops both at once.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "bpf/holders.h"
+#include "bpf/file_guard.h"
+#include "bpf/file_guard.bpf.h"
 #include "bpf/net_guard.h"
 
 /* #defines, so not in vmlinux.h */
@@ -32,6 +36,24 @@ struct {
 	__type(value, struct holder);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } holders SEC(".maps");
+
+/* The file guard's, declared exactly as file_guard.bpf.c does (libbpf reuses a pin only if
+ * type, sizes and flags match). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FG_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fg_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct fg_use_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_uses SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -76,13 +98,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } net_workloads SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct net_use_key);
-	__type(value, struct net_use);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} net_uses SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -153,42 +168,58 @@ static __always_inline bool cidr_listed(__u32 slot, const struct net_endpoint *d
 	return bpf_map_lookup_elem(&net_cidr6, &k6) != NULL;
 }
 
+/* State of one walk over a holder's slots (bpf_loop context). */
+struct slot_walk {
+	__u64 slots;
+	const struct net_endpoint *d;
+	int refuser; /* -1: none refuses */
+	__u8 reason;
+};
+
+/* bpf_loop callback: does slot i refuse? 1 stops the walk (refused, or no bit left). */
+static long check_slot(__u32 i, struct slot_walk *w)
+{
+	__u32 slot = i;
+	struct net_slot *s;
+	bool listed;
+
+	if (i >= MAX_HOLDER_SLOTS || !(w->slots >> i))
+		return 1;
+	if (!((w->slots >> i) & 1))
+		return 0;
+	s = bpf_map_lookup_elem(&net_slots, &slot);
+	if (!s || s->mode == NET_MODE_NONE)
+		return 0;
+	listed = cidr_listed(slot, w->d);
+	if (s->mode == NET_MODE_ALLOW && !listed)
+		w->reason = NET_REASON_NOT_LISTED;
+	else if (s->mode == NET_MODE_DENY && listed)
+		w->reason = NET_REASON_LISTED;
+	else
+		return 0;
+	w->refuser = slot;
+	return 1;
+}
+
 /*
  * The first slot in `slots` whose rule refuses d, or -1. A holder of several slots must
- * satisfy each of them. Stops after the highest set bit.
+ * satisfy each of them. bpf_loop, not a loop: the verifier checks the body once instead of
+ * once per slot (an open-coded loop made each load take 0.3 s).
  */
 static __always_inline int refusing_slot(__u64 slots, const struct net_endpoint *d,
 					 __u8 *ret_reason)
 {
-	__u64 i; /* 64-bit: the verifier tracks a spilled counter only at full width */
+	struct slot_walk w = { .slots = slots, .d = d, .refuser = -1 };
 
-	for (i = 0; i < MAX_HOLDER_SLOTS; i++) {
-		__u32 slot = i;
-		struct net_slot *s;
-		bool listed;
-
-		if (!(slots >> i))
-			break;
-		if (!((slots >> i) & 1))
-			continue;
-		s = bpf_map_lookup_elem(&net_slots, &slot);
-		if (!s || s->mode == NET_MODE_NONE)
-			continue;
-		listed = cidr_listed(slot, d);
-		if (s->mode == NET_MODE_ALLOW && !listed) {
-			*ret_reason = NET_REASON_NOT_LISTED;
-			return slot;
-		}
-		if (s->mode == NET_MODE_DENY && listed) {
-			*ret_reason = NET_REASON_LISTED;
-			return slot;
-		}
-	}
-	return -1;
+	if (!slots)
+		return -1;
+	(void)bpf_loop(MAX_HOLDER_SLOTS, check_slot, &w, 0);
+	*ret_reason = w.reason;
+	return w.refuser;
 }
 
 static __always_inline void emit(const struct bpf_sock_addr *ctx, const struct net_endpoint *d,
-				 __u32 slot, __u8 verdict, __u8 reason)
+				 __u32 slot, __u8 verdict, __u8 reason, __u64 counter)
 {
 	struct net_event *e = bpf_ringbuf_reserve(&net_events, sizeof(*e), 0);
 
@@ -196,7 +227,8 @@ static __always_inline void emit(const struct bpf_sock_addr *ctx, const struct n
 		count_drop(NET_DROP_EVENT);
 		return;
 	}
-	e->ts = bpf_ktime_get_tai_ns();
+	e->ts = bpf_ktime_get_boot_ns();
+	e->counter = counter;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->uid = (__u32)bpf_get_current_uid_gid();
@@ -215,30 +247,36 @@ static __always_inline void emit(const struct bpf_sock_addr *ctx, const struct n
 static __always_inline int refuse(const struct bpf_sock_addr *ctx, const struct net_endpoint *d,
 				  __u32 slot, __u8 reason)
 {
-	emit(ctx, d, slot, NET_REFUSED, reason);
+	emit(ctx, d, slot, NET_REFUSED, reason, 0);
 	return REFUSE;
 }
 
-/* One use of `slot`: 0 if admitted, else the reason it is not. */
-static __always_inline __u8 admit_use(__u32 slot, const struct net_slot *s)
+/* The file guard's reasons, as net_event reasons. */
+static __always_inline __u8 net_reason_of(__u32 fg_reason)
 {
-	struct net_use_key k = { .slot = slot };
-	struct net_use zero = {}, *u;
-
-	if (s->window_sec)
-		k.window = bpf_ktime_get_tai_ns() / 1000000000ULL / s->window_sec;
-	u = bpf_map_lookup_elem(&net_uses, &k);
-	if (!u) {
-		/* First use in this window. BPF_NOEXIST keeps a racing CPU's entry and count. */
-		(void)bpf_map_update_elem(&net_uses, &k, &zero, BPF_NOEXIST);
-		u = bpf_map_lookup_elem(&net_uses, &k);
-		if (!u)
-			return NET_REASON_NO_ROOM;
+	switch (fg_reason) {
+	case FG_R_TERMINATED: return NET_REASON_TERMINATED;
+	case FG_R_NOT_YET: return NET_REASON_NOT_YET;
+	case FG_R_EXPIRED: return NET_REASON_EXPIRED;
+	case FG_R_COUNT: return NET_REASON_EXHAUSTED;
+	case FG_R_FREQ: return NET_REASON_FREQ;
+	default: return NET_REASON_NO_RULE;
 	}
-	/* Racing connections each get a distinct old value: exactly `limit` see one below it. */
-	if (__sync_fetch_and_add(&u->count, 1) >= s->limit)
-		return NET_REASON_EXHAUSTED;
-	return 0;
+}
+
+/*
+ * Whether the contract's rule lets a connection to its endpoint happen at boot time now:
+ * 0 or a net_reason. A socket program cannot see the caller's executable (no task helpers
+ * for cgroup programs), so a rule with an application list refuses: fail closed.
+ */
+static __always_inline __u8 endpoint_rule(const struct fg_rule *r, __u64 now)
+{
+	__u32 why;
+
+	if (fg_wants_app(r))
+		return NET_REASON_APP;
+	why = fg_check(r, false, now);
+	return why == FG_R_NONE ? 0 : net_reason_of(why);
 }
 
 /* Sets the slot's bit in the current process's holders entry; 0 or -1 when full. */
@@ -259,30 +297,39 @@ static __always_inline int mark_holder(__u32 slot)
 	return 0;
 }
 
-/* A connection to the endpoint of `slot`, by a process holding `slots`. */
+/*
+ * A connection to the endpoint of `slot` by a process holding `slots`: allowed iff the
+ * contract's rule is in force, every other held slot allows the destination, and a use is
+ * left (taken from the counters opens draw on too). Then the process holds the slot.
+ */
 static __always_inline int use_endpoint(const struct bpf_sock_addr *ctx,
 					const struct net_endpoint *d, __u32 slot, __u64 slots)
 {
-	struct net_slot *s;
+	__u64 now = bpf_ktime_get_boot_ns(), counter = 0;
+	struct fg_rule r;
 	__u8 reason = 0;
 	int refuser;
+	__u32 why;
 
-	slot &= MAX_HOLDER_SLOTS - 1; /* bounds the shift and the array index */
-	s = bpf_map_lookup_elem(&net_slots, &slot);
-	if (!s || s->terminated)
-		return refuse(ctx, d, slot, NET_REASON_TERMINATED);
-	/* The product's own endpoint is exempt from its own rule: it is where the data comes
-	 * from. The rules of every other slot held still apply, checked before a use is spent. */
+	slot &= MAX_HOLDER_SLOTS - 1; /* bounds the shift; the agent gives endpoints holder slots */
+	if (!fg_rule_get(&file_rules, slot, &r))
+		return refuse(ctx, d, slot, NET_REASON_NO_RULE);
+	reason = endpoint_rule(&r, now);
+	if (reason)
+		return refuse(ctx, d, slot, reason);
+	/* The product's own endpoint is exempt from its own egress rule: it is where the data
+	 * comes from. Every other held slot's rule applies, checked before a use is taken. */
 	refuser = refusing_slot(slots & ~(1ULL << slot), d, &reason);
 	if (refuser >= 0)
 		return refuse(ctx, d, refuser, reason);
-	reason = admit_use(slot, s);
-	if (reason)
-		return refuse(ctx, d, slot, reason);
-	/* Refused, not allowed unmarked: a holder we cannot mark must not get the data. */
+	why = fg_take_use(&file_uses, &r, now, &counter);
+	if (why != FG_R_NONE)
+		return refuse(ctx, d, slot, net_reason_of(why));
+	/* Refused, not allowed unmarked: a holder we cannot mark must not get the data (the
+	 * use stays taken; holders full is the agent's alarm, not a normal state). */
 	if (mark_holder(slot))
 		return refuse(ctx, d, slot, NET_REASON_NO_ROOM);
-	emit(ctx, d, slot, NET_ALLOWED, NET_REASON_USE);
+	emit(ctx, d, slot, NET_ALLOWED, NET_REASON_USE, counter);
 	return ALLOW;
 }
 
@@ -312,25 +359,13 @@ static __always_inline int check_connect(const struct bpf_sock_addr *ctx,
 	return check_egress(ctx, d, slots);
 }
 
-/*
- * The programs' exit. clang may park the verdict in half of a stack slot whose other half
- * holds a 32-bit map key; the verifier then forgets the verdict is 0 or 1 and refuses the
- * program. Masking behind a barrier (so clang cannot drop it) restates that; the value is
- * already 0 or 1, so nothing changes.
- */
-static __always_inline int verdict(int v)
-{
-	barrier_var(v);
-	return v & 1;
-}
-
 SEC("cgroup/connect4")
 int egress_connect4(struct bpf_sock_addr *ctx)
 {
 	struct net_endpoint d = {};
 
 	dest_from4(&d, ctx);
-	return verdict(check_connect(ctx, &d));
+	return check_connect(ctx, &d);
 }
 
 SEC("cgroup/connect6")
@@ -339,7 +374,7 @@ int egress_connect6(struct bpf_sock_addr *ctx)
 	struct net_endpoint d = {};
 
 	dest_from6(&d, ctx);
-	return verdict(check_connect(ctx, &d));
+	return check_connect(ctx, &d);
 }
 
 /* sendmsg: UDP sends that name their destination (sendto, sendmsg with msg_name). */
@@ -352,7 +387,7 @@ int egress_sendmsg4(struct bpf_sock_addr *ctx)
 	if (!slots)
 		return ALLOW;
 	dest_from4(&d, ctx);
-	return verdict(check_egress(ctx, &d, slots));
+	return check_egress(ctx, &d, slots);
 }
 
 SEC("cgroup/sendmsg6")
@@ -364,42 +399,5 @@ int egress_sendmsg6(struct bpf_sock_addr *ctx)
 	if (!slots)
 		return ALLOW;
 	dest_from6(&d, ctx);
-	return verdict(check_egress(ctx, &d, slots));
-}
-
-/*
- * A new process inherits its parent's holder bits. This tracepoint fires in kernel_clone()
- * before wake_up_new_task(), so the child runs no instruction unmarked.
- */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(holders_fork, struct task_struct *parent, struct task_struct *child)
-{
-	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	struct holder *h, copy;
-
-	if (ctgid == ptgid)
-		return 0; /* a thread: the process's entry already covers it */
-	h = bpf_map_lookup_elem(&holders, &ptgid);
-	if (!h)
-		return 0;
-	copy = *h;
-	if (bpf_map_update_elem(&holders, &ctgid, &copy, BPF_ANY))
-		count_drop(NET_DROP_HOLDER);
-	return 0;
-}
-
-/*
- * The entry goes when the last thread exits, so a recycled pid starts clean.
- * signal->live reaches 0 before this tracepoint (kernel/exit.c do_exit(), every version we
- * support), so exactly the last thread sees 0.
- */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(holders_exit, struct task_struct *p)
-{
-	__u32 tgid = p->tgid;
-
-	if (p->signal->live.counter)
-		return 0;
-	(void)bpf_map_delete_elem(&holders, &tgid);
-	return 0;
+	return check_egress(ctx, &d, slots);
 }

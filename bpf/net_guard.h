@@ -5,6 +5,10 @@
  * bpf/net_guard.bpf.c and agent/net_guard.c: every struct here is a map key, a map value or
  * an event. Include vmlinux.h (BPF) or <linux/types.h> (user space) first.
  *
+ * A connection to an endpoint is decided by the contract's file guard rule (file_rules in
+ * file_guard.h: active, not terminated, within validity) and is one use on the same
+ * counters (file_uses) as an open of the product's files.
+ *
  * Addresses are in network byte order, ports in host byte order. An IPv4-mapped IPv6
  * address (::ffff:a.b.c.d) is IPv4 traffic: it is stored and matched as AF_INET, so an
  * AF_INET6 socket cannot side-step the IPv4 rules.
@@ -19,19 +23,10 @@ enum net_mode {
 	NET_MODE_DENY = 2,  /* neq/isNoneOf: listed destinations refused; none listed: none refused */
 };
 
-/* net_slot.limit when the contract has no count constraint. */
-#define NET_NO_LIMIT ((__u64)-1)
-
-/*
- * net_slots: ARRAY indexed by slot (0..MAX_HOLDER_SLOTS-1), written by the agent. A slot
- * no contract uses is all zero: no rule, not terminated, and its limit 0 admits no use
- * (it has no endpoints anyway).
- */
+/* net_slots: ARRAY indexed by holder slot (0..MAX_HOLDER_SLOTS-1), written by the agent;
+ * zero (NET_MODE_NONE) for a slot no contract uses. */
 struct net_slot {
-	__u32 mode;	  /* enum net_mode */
-	__u32 terminated; /* 1: the contract ended; its endpoints refuse every connection */
-	__u64 limit;	  /* uses admitted per window; NET_NO_LIMIT: no count constraint */
-	__u64 window_sec; /* window length in seconds; 0: one window for the contract's life */
+	__u32 mode; /* enum net_mode */
 };
 
 /*
@@ -54,9 +49,11 @@ struct net_cidr6_key {
 };
 
 /*
- * net_endpoints: HASH, a bound TCP endpoint (tcp://ADDR:PORT) -> __u32 slot. Connecting to
- * it is one use of the slot's product and makes the process a holder of the slot. The
- * same struct is the destination the programs decide on. 20 bytes, no padding.
+ * net_endpoints: HASH, a bound TCP endpoint (tcp://ADDR:PORT) -> __u32 slot, both the
+ * contract's file_rules slot and its holder bit (the agent gives contracts with endpoints a
+ * slot below MAX_HOLDER_SLOTS). Connecting to it is one use of the product and makes the
+ * process a holder of the slot. The same struct is the destination the programs decide on.
+ * 20 bytes, no padding.
  */
 struct net_endpoint {
 	__u16 family;  /* AF_INET or AF_INET6 */
@@ -69,26 +66,9 @@ struct net_workload {
 	__u64 slots;
 };
 
-/*
- * net_uses: HASH {slot, window} -> connections to the slot's endpoints attempted in that
- * window. window = CLOCK_TAI seconds / window_sec (0 when window_sec is 0). A connection is
- * admitted iff the count before its own fetch-and-add was below the limit, so N racing
- * connections admit exactly min(N, limit). Old windows are the agent's to prune.
- */
-struct net_use_key {
-	__u32 slot;
-	__u32 pad; /* zero: part of the hash key */
-	__u64 window;
-};
-
-struct net_use {
-	__u64 count;
-};
-
 /* net_drops: PERCPU_ARRAY of counters for what the programs could not do; sum the CPUs. */
 enum net_drop {
-	NET_DROP_EVENT = 0,  /* net_events full: an event was lost (the decision was still made) */
-	NET_DROP_HOLDER = 1, /* holders full: a holder's child could not be marked */
+	NET_DROP_EVENT = 0, /* net_events full: an event was lost (the decision was still made) */
 	NET_DROP_MAX,
 };
 
@@ -97,20 +77,27 @@ enum net_verdict {
 	NET_ALLOWED = 1,
 };
 
+/* Reasons 4, 5 and 7.. are the endpoint contract's file rule speaking (file_guard.h). */
 enum net_reason {
 	NET_REASON_USE = 1,	   /* connection to a bound endpoint: one use of the product */
 	NET_REASON_NOT_LISTED = 2, /* allow-list slot: destination not listed */
 	NET_REASON_LISTED = 3,	   /* deny-list slot: destination listed */
-	NET_REASON_EXHAUSTED = 4,  /* endpoint's slot: no use left in this window */
-	NET_REASON_TERMINATED = 5, /* endpoint's slot: the contract is terminated */
-	NET_REASON_NO_ROOM = 6,	   /* holders or net_uses full: refused (fail closed) */
+	NET_REASON_EXHAUSTED = 4,  /* count used up in this window */
+	NET_REASON_TERMINATED = 5, /* the contract is terminated */
+	NET_REASON_NO_ROOM = 6,	   /* holders full: the connector could not be marked */
+	NET_REASON_NO_RULE = 7,	   /* no active (or no readable) rule for the endpoint's slot */
+	NET_REASON_NOT_YET = 8,	   /* before the contract's validity */
+	NET_REASON_EXPIRED = 9,	   /* after it */
+	NET_REASON_FREQ = 10,	   /* frequency limit reached */
+	NET_REASON_APP = 11,	   /* application list: not checkable at a socket, fail closed */
 };
 
 #define NET_COMM_LEN 16
 
 /* net_events: RINGBUF of these, one per decision on a holder or an endpoint. */
 struct net_event {
-	__u64 ts;	 /* CLOCK_TAI, ns */
+	__u64 ts;	 /* boot ns (CLOCK_BOOTTIME), as file guard events */
+	__u64 counter;	 /* USE: the deciding use counter after this use (0: no limit) */
 	__u64 cgroup_id; /* of the deciding process */
 	__u32 pid;	 /* tgid */
 	__u32 uid;

@@ -6,8 +6,9 @@
  * pins; a loopback with an extra IPv6 address, fd00::2) and attaches to a cgroup it makes
  * under the cgroup v2 mount; only processes it starts in that cgroup are subject. The
  * namespaces die with the process, so pins and links go even if it crashes; the cgroup is
- * removed at the end. Holders are marked by writing the holders map directly (as the file
- * guard would on an open).
+ * removed at the end. The file guard runs beside it, as in the agent: it keeps holders
+ * across fork and exit, marks readers of a bound file, and its rules decide (and count)
+ * connections to endpoints. Most tests mark holders by writing the holders map directly.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,7 +40,9 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/holders.h"
+#include "bpf/file_guard.h"
 #include "bpf/net_guard.h"
+#include "agent/file_guard.h"
 #include "agent/net_guard.h"
 
 #define PORT	 8080 /* TCP listeners on every test address */
@@ -54,6 +57,7 @@ static struct {
 	char cgroup[320];  /* ours, under it */
 	char bpffs[32];		/* our private bpffs mount */
 	char pin_root[64];
+	char data[32]; /* a file the tests bind to a product */
 	int listen_fd[N_LISTEN];
 	int stop[2]; /* closing stop[1] ends the responder */
 	pthread_t responder;
@@ -61,6 +65,7 @@ static struct {
 } env;
 
 static struct net_guard *ng; /* one per test */
+static struct file_guard *fg;
 
 /* ---- helpers: addresses and rules ----------------------------------------------------- */
 
@@ -113,9 +118,32 @@ static void add_endpoint(uint32_t slot, const char *ip, uint16_t port)
 	assert_int_equal(net_guard__add_endpoint(ng, slot, family, a, port), 0);
 }
 
-static void set_slot(uint32_t slot, uint32_t mode, uint64_t limit)
+static void set_mode(uint32_t slot, uint32_t mode)
 {
-	assert_int_equal(net_guard__set_slot(ng, slot, mode, limit, 0), 0);
+	assert_int_equal(net_guard__set_mode(ng, slot, mode), 0);
+}
+
+/* The contract's file guard rule: in force, marks holders, `count` uses (0: no limit). */
+static struct fg_rule rule(uint32_t slot, uint64_t count)
+{
+	struct fg_rule r = { .flags = FG_ACTIVE | FG_MARK_HOLDER, .holder_slot = slot };
+
+	if (count)
+		r.flags |= FG_COUNT_LIMIT, r.count_limit = count;
+	return r;
+}
+
+static void set_rule(uint32_t slot, struct fg_rule r)
+{
+	assert_int_equal(file_guard__set_rule(fg, slot, &r, NULL, 0), 0);
+}
+
+static uint64_t uses(uint32_t slot)
+{
+	__u64 count, freq;
+
+	assert_int_equal(file_guard__uses(fg, slot, &count, &freq), 0);
+	return count;
 }
 
 /* ---- helpers: processes in the test cgroup -------------------------------------------- */
@@ -281,7 +309,7 @@ static void allow_only_loopback1(void)
 {
 	add_cidr(0, "127.0.0.1/32");
 	add_cidr(0, "::1/128");
-	set_slot(0, NET_MODE_ALLOW, NET_NO_LIMIT);
+	set_mode(0, NET_MODE_ALLOW);
 }
 
 /* ---- events --------------------------------------------------------------------------- */
@@ -355,7 +383,7 @@ static void test_curl_client(void **state)
 static void test_deny_list_all_ipv4(void **state)
 {
 	add_cidr(0, "0.0.0.0/0");
-	set_slot(0, NET_MODE_DENY, NET_NO_LIMIT);
+	set_mode(0, NET_MODE_DENY);
 	assert_int_equal(run(1, do_connect, &allowed4), EPERM);
 	assert_int_equal(run(1, do_connect, &other4), EPERM);
 	assert_int_equal(run(0, do_connect, &allowed4), 0);
@@ -364,14 +392,14 @@ static void test_deny_list_all_ipv4(void **state)
 
 static void test_empty_allow_list_refuses_all(void **state)
 {
-	set_slot(0, NET_MODE_ALLOW, NET_NO_LIMIT);
+	set_mode(0, NET_MODE_ALLOW);
 	assert_int_equal(run(1, do_connect, &allowed4), EPERM);
 	assert_int_equal(run(1, do_connect, &allowed6), EPERM);
 }
 
 static void test_empty_deny_list_refuses_none(void **state)
 {
-	set_slot(0, NET_MODE_DENY, NET_NO_LIMIT);
+	set_mode(0, NET_MODE_DENY);
 	assert_int_equal(run(1, do_connect, &other4), 0);
 	assert_int_equal(run(1, do_connect, &other6), 0);
 }
@@ -410,9 +438,9 @@ static void test_udp_sendto(void **state)
 static void test_every_slot_applies(void **state)
 {
 	add_cidr(1, "127.0.0.0/8");
-	set_slot(1, NET_MODE_ALLOW, NET_NO_LIMIT);
+	set_mode(1, NET_MODE_ALLOW);
 	add_cidr(2, "127.0.0.2/32");
-	set_slot(2, NET_MODE_DENY, NET_NO_LIMIT);
+	set_mode(2, NET_MODE_DENY);
 	assert_int_equal(run(1 << 1 | 1 << 2, do_connect, &allowed4), 0);
 	assert_int_equal(run(1 << 1 | 1 << 2, do_connect, &other4), EPERM);
 	assert_int_equal(run(1 << 1, do_connect, &other4), 0);
@@ -441,6 +469,29 @@ static void test_child_inherits_holder(void **state)
 	assert_int_equal(run(0, do_fork_then_connect, &other4), 0);
 }
 
+/* Reads the bound file (the file guard marks it a holder), then forks a connector. */
+static int do_read_then_fork_connect(const void *arg)
+{
+	char buf[16];
+	int fd = open(env.data, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, buf, sizeof(buf)) < 0)
+		return 121;
+	close(fd);
+	return do_fork_then_connect(arg);
+}
+
+/* The whole chain with the file guard: reading the product makes a holder, its child is one. */
+static void test_reader_and_child_restricted(void **state)
+{
+	allow_only_loopback1();
+	assert_int_equal(file_guard__bind(fg, 0, env.data), 0);
+	set_rule(0, rule(0, 0));
+	assert_int_equal(run(0, do_read_then_fork_connect, &other4), EPERM);
+	assert_int_equal(run(0, do_read_then_fork_connect, &allowed4), 0);
+	assert_int_equal(run(0, do_fork_then_connect, &other4), 0); /* never read it */
+}
+
 /* The holders entry goes with the process: no stale entry for a recycled pid. */
 static void test_exit_removes_holder(void **state)
 {
@@ -466,7 +517,7 @@ static void test_workload_cgroup(void **state)
 	snprintf(sub, sizeof(sub), "%s/workload", env.cgroup);
 	assert_int_equal(mkdir(sub, 0755), 0);
 	add_cidr(3, "127.0.0.1/32");
-	set_slot(3, NET_MODE_ALLOW, NET_NO_LIMIT);
+	set_mode(3, NET_MODE_ALLOW);
 	assert_int_equal(net_guard__add_workload(ng, 3, sub), 0);
 	assert_int_equal(reap(spawn_in(sub, 0, do_connect, &other4)), EPERM);
 	assert_int_equal(reap(spawn_in(sub, 0, do_connect, &allowed4)), 0);
@@ -486,14 +537,12 @@ static int do_endpoint_then_other(const void *arg)
 
 static void test_endpoint_makes_holder(void **state)
 {
-	uint64_t uses;
-
 	add_cidr(4, "10.0.0.0/8"); /* the product's data may only go to 10/8 */
-	set_slot(4, NET_MODE_ALLOW, NET_NO_LIMIT);
+	set_mode(4, NET_MODE_ALLOW);
+	set_rule(4, rule(4, 100));
 	add_endpoint(4, "127.0.0.1", PORT);
 	assert_int_equal(run(0, do_endpoint_then_other, NULL), EPERM);
-	assert_int_equal(net_guard__uses(ng, 4, &uses), 0);
-	assert_int_equal(uses, 1);
+	assert_int_equal(uses(4), 1);
 }
 
 /* Waits for the start pipe to close, then connects: all racers leave together. */
@@ -519,10 +568,9 @@ static void test_endpoint_count_exact(void **state)
 	struct racer r;
 	pid_t pids[RACERS];
 	int p[2], i, ok = 0, eperm = 0, st;
-	uint64_t uses;
 	struct seen s;
 
-	set_slot(5, NET_MODE_NONE, K);
+	set_rule(5, rule(5, K));
 	add_endpoint(5, "127.0.0.1", PORT);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	r.start = p[0];
@@ -538,8 +586,7 @@ static void test_endpoint_count_exact(void **state)
 	}
 	assert_int_equal(ok, K);
 	assert_int_equal(eperm, RACERS - K);
-	assert_int_equal(net_guard__uses(ng, 5, &uses), 0);
-	assert_int_equal(uses, RACERS);
+	assert_int_equal(uses(5), K); /* the file guard gives refused attempts back */
 	read_events(&s);
 	assert_int_equal(s.reasons[NET_REASON_USE], K);
 	assert_int_equal(s.reasons[NET_REASON_EXHAUSTED], RACERS - K);
@@ -547,23 +594,88 @@ static void test_endpoint_count_exact(void **state)
 
 static void test_terminated_endpoint_refused(void **state)
 {
-	set_slot(6, NET_MODE_NONE, NET_NO_LIMIT);
+	set_rule(6, rule(6, 0));
 	add_endpoint(6, "::1", PORT);
 	assert_int_equal(run(0, do_connect, &allowed6), 0);
-	assert_int_equal(net_guard__terminate(ng, 6), 0);
+	assert_int_equal(file_guard__terminate(fg, 6), 0);
 	assert_int_equal(run(0, do_connect, &allowed6), EPERM);
 	assert_int_equal(run(0, do_python, &allowed6), 13);
+}
+
+/* A connection to t is refused, with one event saying `reason`. */
+static void assert_refused_for(const struct target *t, uint8_t reason)
+{
+	struct seen s;
+
+	read_events(&s); /* earlier events are not this one's */
+	assert_int_equal(run(0, do_connect, t), EPERM);
+	read_events(&s);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.last.reason, reason);
+}
+
+static void test_endpoint_without_rule_refused(void **state)
+{
+	add_endpoint(6, "127.0.0.1", PORT);
+	assert_refused_for(&allowed4, NET_REASON_NO_RULE);
+}
+
+static void test_expired_endpoint_refused(void **state)
+{
+	struct fg_rule r = rule(6, 0);
+
+	r.not_after = file_guard__now() - 1;
+	set_rule(6, r);
+	add_endpoint(6, "127.0.0.1", PORT);
+	assert_refused_for(&allowed4, NET_REASON_EXPIRED);
+}
+
+/* A socket program cannot see the executable: an application list refuses (fail closed). */
+static void test_app_rule_refuses_endpoint(void **state)
+{
+	struct fg_rule r = rule(6, 0);
+
+	r.flags |= FG_APP_DENY;
+	set_rule(6, r);
+	add_endpoint(6, "127.0.0.1", PORT);
+	assert_refused_for(&allowed4, NET_REASON_APP);
+}
+
+/* Reads the bound file once. */
+static int do_read(const void *arg)
+{
+	char buf[16];
+	int fd = open(env.data, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, buf, sizeof(buf)) < 0)
+		return 121;
+	close(fd);
+	return 0;
+}
+
+/* One count for the product: an open and a connection use it up together. */
+static void test_open_and_connect_share_count(void **state)
+{
+	assert_int_equal(file_guard__bind(fg, 7, env.data), 0);
+	set_rule(7, rule(7, 2));
+	add_endpoint(7, "127.0.0.1", PORT);
+	assert_int_equal(run(0, do_read, NULL), 0);
+	assert_int_equal(run(0, do_connect, &allowed4), 0);
+	assert_int_equal(uses(7), 2);
+	assert_refused_for(&allowed4, NET_REASON_EXHAUSTED);
 }
 
 /* A count with a window: used up, then available again in the next window. */
 static void test_window_renews_count(void **state)
 {
+	struct fg_rule r = rule(7, 1);
 	struct timespec now;
 
-	assert_int_equal(net_guard__set_slot(ng, 7, NET_MODE_NONE, 1, 2), 0);
+	r.count_window_ns = 2000000000ull; /* windows counted from not_before = 0: boot */
+	set_rule(7, r);
 	add_endpoint(7, "127.0.0.1", PORT);
-	/* start just after a window boundary (CLOCK_TAI, as the program) so both fall in it */
-	assert_int_equal(clock_gettime(CLOCK_TAI, &now), 0);
+	/* start just after a window boundary (the rule's clock) so both fall in one */
+	assert_int_equal(clock_gettime(CLOCK_BOOTTIME, &now), 0);
 	usleep((2 - now.tv_sec % 2) * 1000000 - now.tv_nsec / 1000 + 10000);
 	assert_int_equal(run(0, do_connect, &allowed4), 0);
 	assert_int_equal(run(0, do_connect, &allowed4), EPERM);
@@ -719,14 +831,14 @@ static void test_unpin_detaches(void **state)
 
 static void test_clear_slot(void **state)
 {
-	uint64_t uses;
+	struct seen s;
 
 	allow_only_loopback1();
 	add_endpoint(0, "127.0.0.2", PORT);
 	assert_int_equal(net_guard__clear_slot(ng, 0), 0);
 	assert_int_equal(run(1, do_connect, &other4), 0);
-	assert_int_equal(net_guard__uses(ng, 0, &uses), 0);
-	assert_int_equal(uses, 0);
+	read_events(&s);
+	assert_int_equal(s.n, 0); /* neither refused nor a use: the endpoint is gone */
 }
 
 /* Bad input names its cause and leaves nothing behind. */
@@ -748,15 +860,18 @@ static void test_bad_places(void **state)
 
 /* ---- set-up --------------------------------------------------------------------------- */
 
+/* Both guards, file guard first, as the agent opens them. */
 static int guard_up(void **state)
 {
+	struct file_guard_opts fo = { .pin_root = env.pin_root };
 	struct net_guard_opts o = { .pin_root = env.pin_root, .cgroup = env.cgroup };
 
-	ng = net_guard__open(&o);
+	fg = file_guard__open(&fo);
+	ng = fg ? net_guard__open(&o) : NULL;
 	return ng ? 0 : -1;
 }
 
-/* Every test starts from empty maps: unpin ours, and the shared holders map too. */
+/* Every test starts from empty maps: unpin both guards, and the shared holders map. */
 static int guard_down(void **state)
 {
 	char path[128];
@@ -764,8 +879,12 @@ static int guard_down(void **state)
 	kill_kids();
 	if (ng)
 		(void)net_guard__unpin(ng);
+	if (fg)
+		(void)file_guard__unpin(fg);
 	net_guard__destroy(ng);
+	file_guard__destroy(fg);
 	ng = NULL;
+	fg = NULL;
 	snprintf(path, sizeof(path), "%s/holders", env.pin_root);
 	(void)unlink(path);
 	return 0;
@@ -831,6 +950,7 @@ static void *respond(void *unused)
 static const char *env_up(void)
 {
 	size_t i;
+	int fd;
 
 	if (geteuid() != 0)
 		return "loading BPF programs needs root";
@@ -849,6 +969,10 @@ static const char *env_up(void)
 	snprintf(env.pin_root, sizeof(env.pin_root), "%s/pep", env.bpffs);
 	if (system("ip link set lo up && ip -6 addr add fd00::2/128 dev lo nodad") != 0)
 		return "cannot set up the loopback (ip from iproute2, IPv6)";
+	strcpy(env.data, "/tmp/pep-net-data.XXXXXX");
+	fd = mkstemp(env.data);
+	if (fd < 0 || write(fd, "rows\n", 5) != 5 || close(fd))
+		return "cannot make a data file in /tmp";
 	snprintf(env.cgroup, sizeof(env.cgroup), "%s/pep-test-net-%d", env.cgroup2, getpid());
 	if (mkdir(env.cgroup, 0755))
 		return "cannot make a cgroup";
@@ -869,6 +993,8 @@ static void env_down(void)
 	}
 	if (env.cgroup[0])
 		(void)rmdir(env.cgroup);
+	if (env.data[0])
+		(void)unlink(env.data);
 	if (env.bpffs[0]) {
 		(void)umount2(env.bpffs, MNT_DETACH);
 		(void)rmdir(env.bpffs);
@@ -893,11 +1019,16 @@ int main(void)
 		T(test_udp_sendto),
 		T(test_every_slot_applies),
 		T(test_child_inherits_holder),
+		T(test_reader_and_child_restricted),
 		T(test_exit_removes_holder),
 		T(test_workload_cgroup),
 		T(test_endpoint_makes_holder),
 		T(test_endpoint_count_exact),
 		T(test_terminated_endpoint_refused),
+		T(test_endpoint_without_rule_refused),
+		T(test_expired_endpoint_refused),
+		T(test_app_rule_refuses_endpoint),
+		T(test_open_and_connect_share_count),
 		T(test_window_renews_count),
 		T(test_refusal_event),
 		T(test_allowed_egress_is_quiet),
