@@ -103,7 +103,7 @@ vmlinux:
 # ---- programs ---------------------------------------------------------------------------
 $(OUTPUT)/pepctl: $(patsubst %.c,$(OUTPUT)/%.o,$(PEPCTL_SRCS)) $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) -lseccomp -o $@
 
 $(OUTPUT)/libagent.a: $(AGENT_OBJS)
 	$(call msg,AR,$@)

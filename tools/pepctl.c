@@ -24,6 +24,8 @@ static const struct command {
 	{ "terminate", cmd_terminate, "ID",
 	  "stop every use now, run the deletion obligation, print the destruction proof" },
 	{ "records", cmd_records, "[--contract ID]", "behaviour records: every decision" },
+	{ "run", cmd_run, "--contract ID -- CMD [ARG...]",
+	  "run CMD as a workload of the contract: its opens and deletions go through the agent" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
