@@ -98,6 +98,77 @@ struct workloads {
 	LIST_HEAD(, conn) conns;
 };
 
+/* ---- procfs ---------------------------------------------------------------------------- */
+
+static bool fs_is(int fd, long magic)
+{
+	struct statfs sfs;
+
+	return fstatfs(fd, &sfs) == 0 && sfs.f_type == magic;
+}
+
+static bool is_proc_root(int dir)
+{
+	struct stat st;
+
+	return fs_is(dir, PROC_SUPER_MAGIC) && !fstat(dir, &st) && st.st_ino == PROC_ROOT_INO;
+}
+
+/* The Tgid line of <dir>/<name> (a procfs status file), or -1. */
+static long status_tgid(int dir, const char *name)
+{
+	char buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "\nTgid:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/*
+ * Refuses a directory inside /proc/PID of one of the agent's own tasks: the kernel lets an
+ * agent thread open those whatever its credentials (same_thread_group() in
+ * ptrace_may_access()), so /proc/AGENT/mem would be the agent's memory. Walks up to the
+ * directory below the procfs root and compares its Tgid with "self"'s there: both are read
+ * through the same procfs, so both are numbered in the same pid namespace.
+ */
+static int check_not_agent(int dir)
+{
+	int cur, up = -1, r = -EACCES;
+	long mine, its;
+
+	if (!fs_is(dir, PROC_SUPER_MAGIC) || is_proc_root(dir))
+		return 0;
+	cur = fcntl(dir, F_DUPFD_CLOEXEC, 0);
+	for (int depth = 0; cur >= 0 && depth < 16; depth++) {
+		up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0)
+			break; /* refuse what we cannot place */
+		if (is_proc_root(up)) {
+			mine = status_tgid(up, "self/status");
+			its = status_tgid(cur, "status"); /* -1: not a pid directory */
+			r = its >= 0 && its == mine ? -EACCES : 0;
+			break;
+		}
+		close(cur);
+		cur = up;
+		up = -1;
+	}
+	if (up >= 0)
+		close(up);
+	if (cur >= 0)
+		close(cur);
+	return r;
+}
+
 /* ---- the caller ------------------------------------------------------------------------ */
 
 /* Who made the call, read once per notification from /proc/TID (pinned by an fd). */
@@ -163,7 +234,7 @@ static int parse_groups(const char *s, struct caller *c)
 /* Credentials, umask, capabilities and namespace ids from /proc/TID/status. */
 static int read_status(struct caller *c)
 {
-	unsigned int fsuid, fsgid, umask_ = 022, seen = 0;
+	unsigned int fsuid = -1u, fsgid = -1u, umask_ = 022, seen = 0;
 	char *line = NULL;
 	size_t cap = 0;
 	int fd, r = 0;
@@ -210,6 +281,7 @@ static int read_status(struct caller *c)
  */
 static int caller__open(struct caller *c, int notify_fd, const struct seccomp_notif *req)
 {
+	struct stat its_ns, our_ns;
 	char path[32];
 	int r;
 
@@ -225,9 +297,16 @@ static int caller__open(struct caller *c, int notify_fd, const struct seccomp_no
 		return r;
 	c->mem = openat(c->proc, "mem", O_RDONLY | O_CLOEXEC);
 	c->root = openat(c->proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (c->mem < 0 || c->root < 0 || fstatat(c->proc, "exe", &c->exe, 0))
+	if (c->mem < 0 || c->root < 0 || fstatat(c->proc, "exe", &c->exe, 0) ||
+	    fstatat(c->proc, "ns/user", &its_ns, 0) || stat("/proc/self/ns/user", &our_ns))
 		return -errno;
-	return read_status(c);
+	r = read_status(c);
+	/* Capabilities count in the caller's user namespace: root of a namespace it made
+	 * (unshare -Ur) must not become root of ours in our thread. Its ids are mapped already
+	 * (status shows them as our namespace sees them). */
+	if (its_ns.st_ino != our_ns.st_ino || its_ns.st_dev != our_ns.st_dev)
+		c->cap_eff = 0;
+	return r;
 }
 
 /* A NUL-terminated string at addr in the caller's memory: ENAMETOOLONG past PATH_MAX, as
@@ -265,7 +344,7 @@ static int caller__base(const struct caller *c, int dirfd, const char *path, int
 	if (fd < 0)
 		return errno == ENOENT ? -EBADF : -errno;
 	*ret_fd = fd;
-	return 0;
+	return check_not_agent(fd);
 }
 
 /* ---- acting as the caller -------------------------------------------------------------- */
@@ -352,55 +431,6 @@ static void spot__close(struct spot *s)
 	s->dir = -1;
 }
 
-static bool fs_is(int fd, long magic)
-{
-	struct statfs sfs;
-
-	return fstatfs(fd, &sfs) == 0 && sfs.f_type == magic;
-}
-
-static bool is_proc_root(int dir)
-{
-	struct stat st;
-
-	return fs_is(dir, PROC_SUPER_MAGIC) && !fstat(dir, &st) && st.st_ino == PROC_ROOT_INO;
-}
-
-/* The Tgid line of <dir>/<name> (a procfs status file), or -1. */
-static long status_tgid(int dir, const char *name)
-{
-	char buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	p = strstr(buf, "\nTgid:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
-}
-
-/*
- * Refuses /proc/PID of the agent's own tasks: the kernel lets any agent thread open those
- * whatever its credentials (same_thread_group() in ptrace_may_access()), so /proc/AGENT/mem
- * would be the agent's memory. Both tgids are read through the same procfs, so they are
- * numbered in the same pid namespace; "self" there is the agent (ENOENT if invisible).
- */
-static int check_not_agent(int proc_root, int pid_dir)
-{
-	long mine = status_tgid(proc_root, "self/status");
-	long its = status_tgid(pid_dir, "status");
-
-	if (its < 0)
-		return -ENOENT; /* gone; refuse rather than guess */
-	return mine == its ? -EACCES : 0;
-}
-
 static int read_link(int fd, char **ret_text)
 {
 	char *buf = malloc(PATH_MAX);
@@ -429,7 +459,7 @@ static int proc_link(const struct caller *c, int dir, int link, const char *name
 	if (!is_proc_root(dir)) {
 		*ret_fd = openat(dir, name, O_PATH | O_CLOEXEC);
 		*ret_magic = true;
-		return *ret_fd < 0 ? -errno : 0;
+		return *ret_fd < 0 ? -errno : check_not_agent(*ret_fd);
 	}
 	if (!strcmp(name, "self"))
 		r = asprintf(ret_text, "%ld", c->ns_tgid);
@@ -466,8 +496,8 @@ static int step(const struct caller *c, int dir, const char *name, int *ret_fd,
 			    read_link(fd, ret_text);
 		goto cleanup;
 	}
-	if (S_ISDIR(st.st_mode) && name[strspn(name, "0123456789")] == '\0' && is_proc_root(dir))
-		r = check_not_agent(dir, fd);
+	if (S_ISDIR(st.st_mode))
+		r = check_not_agent(fd);
 	if (!r) {
 		*ret_fd = fd;
 		fd = -1;
@@ -689,7 +719,7 @@ static int open_spot(struct job *j, const struct spot *s, int flags, bool follow
 		return -errno;
 	if (S_ISLNK(j->st[0].st_mode) && follow && !s->magic)
 		return -EAGAIN; /* O_PATH opened a symlink that appeared meanwhile */
-	return 0;
+	return S_ISDIR(j->st[0].st_mode) ? check_not_agent(j->fd) : 0;
 }
 
 /* The file again, for writing, through our /proc/self/fd: the kernel checks the caller's

@@ -454,11 +454,43 @@ static void test_proc_self_is_caller(void **state)
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "through a pipe\n");
 
-	RUN(&r, NOBODY_DOES("cat", fmt("/proc/%d/environ", getpid())));
+	/* maps is 0444 and guarded by a ptrace check, which an agent thread would pass. */
+	RUN(&r, NOBODY_DOES("cat", fmt("/proc/%d/maps", getpid())));
 	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "Permission denied"));
 	RUN(&r, "cat", fmt("/proc/%d/mem", getpid()));
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "Permission denied"));
+	/* Not by a thread id, not as the last name (O_NOFOLLOW), not by a dirfd either. */
+	RUN(&r, "cat", fmt("/proc/%ld/status", (long)syscall(SYS_gettid)));
+	assert_int_equal(r.status, 1);
+	RUN(&r, PYTHON, "-c",
+	    fmt("import os\n"
+		"d = os.open('/proc', os.O_RDONLY)\n"
+		"try: os.open('%d', os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY, dir_fd=d)\n"
+		"except PermissionError: print('refused')",
+		getpid()));
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "refused\n");
+}
+
+/* Root of a user namespace the workload made is not root here: no capability of the
+ * caller's counts in the agent's namespace. */
+static void test_user_namespace_root(void **state)
+{
+	struct run r;
+
+	RUN(&r, PYTHON, "-c",
+	    fmt("import ctypes, os\n"
+		"os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+		"assert ctypes.CDLL(None).unshare(0x10000000) == 0\n" /* CLONE_NEWUSER */
+		"print([l for l in open('/proc/self/status') if l.startswith('CapEff')][0], end='')\n"
+		"open('%s')",
+		path_of("secret")));
+	assert_int_equal(r.status, 1);
+	/* every capability, in its own namespace */
+	assert_true(!strncmp(r.out, "CapEff:\t", 8) && strcmp(r.out, "CapEff:\t0000000000000000\n"));
+	assert_non_null(strstr(r.err, "PermissionError"));
 }
 
 /* openat2 is answered ENOSYS (programs fall back to openat), io_uring is closed. */
@@ -616,6 +648,7 @@ int main(void)
 		T(test_delete_prohibited),
 		T(test_runs_in_contract_cgroup),
 		T(test_proc_self_is_caller),
+		T(test_user_namespace_root),
 		T(test_openat2_and_io_uring_closed),
 		T(test_unknown_contract),
 	};
