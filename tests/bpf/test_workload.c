@@ -511,6 +511,20 @@ static void test_openat2_and_io_uring_closed(void **state)
 	assert_string_equal(r.out, fmt("-1 %d -1 %d\n", ENOSYS, ENOSYS));
 }
 
+/* Fail-closed: once the supervisor lets go of a workload (contract removed, agent gone),
+ * its supervised calls fail with ENOSYS instead of going through unchecked. */
+static void test_unsupervised_calls_fail(void **state)
+{
+	struct run r;
+
+	assert_int_equal(write(env.stop[1], "r", 1), 1);
+	SH(&r, fmt("cat %s; sleep 1.5; cat %s", path_of("plain"), path_of("plain")));
+	assert_int_not_equal(r.status, 0);
+	assert_string_equal(r.out, "plain\n");
+	/* ld.so cannot open libc for the second cat: "Error 38" is its way to say ENOSYS */
+	assert_true(strstr(r.err, "Function not implemented") || strstr(r.err, "Error 38"));
+}
+
 /* Bad requests are refused with a reason and the command never runs. */
 static void test_unknown_contract(void **state)
 {
@@ -556,9 +570,24 @@ static int files_check(void **state)
 	return 0;
 }
 
-static void on_stop(evutil_socket_t fd, short what, void *arg)
+/* On the loop thread: the contract goes away and comes back (its old workloads stay cut). */
+static void on_remove(evutil_socket_t fd, short what, void *arg)
 {
-	event_base_loopbreak(env.base);
+	assert_int_equal(workloads__remove_contract(env.w, CONTRACT), 0);
+	assert_int_equal(workloads__add_contract(env.w, CONTRACT, SLOT, NULL, 0), 0);
+}
+
+/* Commands to the loop thread: 'q' stops it, 'r' removes the contract half a second later. */
+static void on_command(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval half = { .tv_usec = 500 * 1000 };
+	char c = 'q';
+
+	(void)read(fd, &c, 1);
+	if (c == 'r')
+		assert_int_equal(event_base_once(env.base, -1, EV_TIMEOUT, on_remove, NULL, &half), 0);
+	else
+		event_base_loopbreak(env.base);
 }
 
 static void *loop(void *unused)
@@ -604,7 +633,7 @@ static const char *env_up(void)
 	if (workloads__add_contract(env.w, CONTRACT, SLOT, env.cgroup, sizeof(env.cgroup)))
 		return "cannot make the contract's cgroup";
 	if (pipe2(env.stop, O_CLOEXEC) ||
-	    !(env.stop_ev = event_new(env.base, env.stop[0], EV_READ, on_stop, NULL)) ||
+	    !(env.stop_ev = event_new(env.base, env.stop[0], EV_READ | EV_PERSIST, on_command, NULL)) ||
 	    event_add(env.stop_ev, NULL) || pthread_create(&env.loop, NULL, loop, NULL))
 		return "cannot start the event loop";
 	env.loop_running = true;
@@ -616,7 +645,7 @@ static void env_down(void)
 	char cmd[128];
 
 	if (env.loop_running) {
-		(void)write(env.stop[1], "", 1);
+		(void)write(env.stop[1], "q", 1);
 		pthread_join(env.loop, NULL);
 	}
 	if (env.stop_ev)
@@ -650,6 +679,7 @@ int main(void)
 		T(test_proc_self_is_caller),
 		T(test_user_namespace_root),
 		T(test_openat2_and_io_uring_closed),
+		T(test_unsupervised_calls_fail),
 		T(test_unknown_contract),
 	};
 	const char *why;
