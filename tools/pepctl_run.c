@@ -57,6 +57,8 @@ static int load_filter(void)
 
 	if (!ctx)
 		return -ENOMEM;
+	/* Calls of another ABI (ia32, x32) would bypass the native rules: kill the process. */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	for (size_t i = 0; !r && i < sizeof(supervised) / sizeof(supervised[0]); i++) {
 		nr = seccomp_syscall_resolve_name(supervised[i]);
 		if (nr >= 0) /* not every architecture has open, creat, rename... */
