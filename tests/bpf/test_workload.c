@@ -190,7 +190,8 @@ static void print_lines(const char *what, const char *text)
 	}
 }
 
-/* Runs `pepctl run --contract contract -- argv...` with `input` on a pipe as stdin. */
+/* Runs `pepctl run --contract contract -- argv...` with `input` on a pipe as stdin; with
+ * contract NULL, runs argv as it is (unsupervised). */
 static void run_as(struct run *res, const char *contract, const char *input,
 		   const char *const *argv)
 {
@@ -198,6 +199,7 @@ static void run_as(struct run *res, const char *contract, const char *input,
 				 contract, "--" };
 	int out = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	int err = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	const char *const *cmd = contract ? args : args + 7;
 	int in[2], status, n = 7, i;
 	pid_t pid;
 
@@ -211,7 +213,7 @@ static void run_as(struct run *res, const char *contract, const char *input,
 		dup2(in[0], 0);
 		dup2(out, 1);
 		dup2(err, 2);
-		execv(env.pepctl, (char *const *)args);
+		execvp(cmd[0], (char *const *)cmd);
 		_exit(126);
 	}
 	close(in[0]);
@@ -281,6 +283,17 @@ static void test_other_apps_refused(void **state)
 	assert_int_equal(r.status, 1);
 	assert_string_equal(r.out, "");
 	assert_non_null(strstr(r.err, "PermissionError"));
+
+	/* An O_PATH open goes through (no data in it); opening it for reading does not. */
+	RUN(&r, PYTHON, "-c",
+	    fmt("import os\n"
+		"fd = os.open('%s', os.O_PATH)\n"
+		"print(os.fstat(fd).st_size)\n"
+		"open('/proc/self/fd/%%d' %% fd).read()",
+		path_of("data")));
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, "8\n");
+	assert_non_null(strstr(r.err, "PermissionError"));
 }
 
 /* A refused open hands the program no fd, and the supervisor keeps none. */
@@ -320,6 +333,73 @@ static void test_relative_paths(void **state)
 	assert_int_equal(r.status, 1);
 	assert_string_equal(r.out, "plain\n");
 	assert_non_null(strstr(r.err, "PermissionError"));
+}
+
+/* Path resolution as the kernel's: the same script of opens, unlinks, renames and
+ * truncations prints the same results unsupervised and through the supervisor. */
+static const char kernel_script[] =
+	"import errno, os, sys\n"
+	"os.mkdir(sys.argv[1]); os.chdir(sys.argv[1]); here = os.getcwd()\n"
+	"open('f', 'w').write('f\\n'); os.mkdir('sub'); os.mkdir('sub/d')\n"
+	"os.symlink('../f', 'sub/rel'); os.symlink(here + '/f', 'abs'); os.symlink('loop', 'loop')\n"
+	"os.symlink('nowhere', 'dangling'); os.symlink('sub', 'dirlink')\n"
+	"def t(name, fn):\n"
+	"    try: print(name, 'ok', fn())\n"
+	"    except OSError as e: print(name, errno.errorcode[e.errno])\n"
+	"def rd(p, fl=0, **kw):\n"
+	"    fd = os.open(p, os.O_RDONLY | fl, **kw); b = os.read(fd, 9); os.close(fd); return b\n"
+	"t('file', lambda: rd('f'))\n"
+	"t('file/', lambda: rd('f/'))\n"
+	"t('rel-link', lambda: rd('sub/rel'))\n"
+	"t('abs-link', lambda: rd('abs'))\n"
+	"t('dotdot-past-root', lambda: rd('/../..' + here + '/f'))\n"
+	"t('dot-dotdot', lambda: rd('sub/./d/../../f'))\n"
+	"t('loop', lambda: rd('loop'))\n"
+	"t('nofollow', lambda: rd('abs', os.O_NOFOLLOW))\n"
+	"t('path-nofollow', lambda: os.close(os.open('abs', os.O_PATH | os.O_NOFOLLOW)))\n"
+	"t('dirlink/', lambda: os.close(os.open('dirlink/', os.O_RDONLY | os.O_NOFOLLOW)))\n"
+	"t('via-dirlink', lambda: rd('dirlink/rel'))\n"
+	"t('missing', lambda: rd('nope'))\n"
+	"t('missing-dir', lambda: rd('nope/x'))\n"
+	"t('not-dir', lambda: rd('f/x'))\n"
+	"t('directory-flag', lambda: rd('f', os.O_DIRECTORY))\n"
+	"t('empty', lambda: rd(''))\n"
+	"t('long-name', lambda: rd('x' * 300))\n"
+	"t('dirfd', lambda: rd('rel', dir_fd=os.open('sub', os.O_RDONLY)))\n"
+	"t('bad-dirfd', lambda: rd('f', dir_fd=999))\n"
+	"t('file-dirfd', lambda: rd('x', dir_fd=os.open('f', os.O_RDONLY)))\n"
+	"t('excl-exists', lambda: os.open('f', os.O_CREAT | os.O_EXCL | os.O_WRONLY))\n"
+	"t('excl-link', lambda: os.open('dangling', os.O_CREAT | os.O_EXCL | os.O_WRONLY))\n"
+	"t('creat-through-link', lambda: (os.close(os.open('dangling', os.O_CREAT | os.O_WRONLY)),"
+	"  os.path.exists('nowhere'))[1])\n"
+	"t('creat/', lambda: os.open('new/', os.O_CREAT | os.O_WRONLY))\n"
+	"t('tmpfile', lambda: os.close(os.open('.', os.O_TMPFILE | os.O_WRONLY, 0o600)))\n"
+	"t('trunc', lambda: (os.close(os.open('f', os.O_WRONLY | os.O_TRUNC)), os.stat('f').st_size)[1])\n"
+	"t('truncate', lambda: (os.truncate('abs', 3), os.stat('f').st_size)[1])\n"
+	"t('truncate-dir', lambda: os.truncate('sub', 0))\n"
+	"t('unlink-dir', lambda: os.unlink('sub'))\n"
+	"t('rmdir-full', lambda: os.rmdir('sub'))\n"
+	"t('rmdir-link/', lambda: os.rmdir('dirlink/'))\n"
+	"t('rmdir-dot', lambda: os.rmdir('sub/d/.'))\n"
+	"t('unlink-link', lambda: (os.unlink('abs'), os.path.exists('f'))[1])\n"
+	"t('rename-over-dir', lambda: os.rename('f', 'sub'))\n"
+	"t('rename-missing', lambda: os.rename('nope', 'x'))\n"
+	"t('rename-link', lambda: (os.rename('dirlink', 'dl2'), os.readlink('dl2'))[1])\n"
+	"t('rename-into', lambda: (os.rename('f', 'sub/d/f'), rd('sub/d/f'))[1])\n"
+	"t('rmdir', lambda: os.rmdir('sub/d/../../new') if 0 else os.rmdir('sub/d'))\n"
+	"t('proc-self-fd', lambda: '0' in os.listdir('/proc/self/fd'))\n"
+	"t('proc-mounts', lambda: len(open('/proc/mounts').read()) > 0)\n";
+
+static void test_paths_resolve_like_the_kernel(void **state)
+{
+	struct run direct, supervised;
+
+	run_as(&direct, NULL, NULL,
+	       (const char *const[]){ PYTHON, "-c", kernel_script, path_of("k1"), NULL });
+	RUN(&supervised, PYTHON, "-c", kernel_script, path_of("k2"));
+	assert_int_equal(direct.status, 0);
+	assert_int_equal(supervised.status, 0);
+	assert_string_equal(supervised.out, direct.out);
 }
 
 /* The decision is about the file the supervisor opened: a symlink re-pointed at the
@@ -672,6 +752,7 @@ int main(void)
 		T(test_other_apps_refused),
 		T(test_nothing_leaks),
 		T(test_relative_paths),
+		T(test_paths_resolve_like_the_kernel),
 		T(test_symlink_swap),
 		T(test_unprivileged_caller),
 		T(test_delete_prohibited),
