@@ -208,7 +208,7 @@ int caller__open(struct caller *c, pid_t tid, int notify_fd, uint64_t id)
 	char path[32];
 	int r;
 
-	*c = (struct caller){ .tid = tid, .proc = -1, .mem = -1, .root = -1 };
+	*c = (struct caller){.tid = tid, .proc = -1, .mem = -1, .root = -1};
 	if (tid <= 0)
 		return -EACCES; /* not visible in our pid namespace */
 	(void)snprintf(path, sizeof(path), "/proc/%d", tid);
@@ -280,7 +280,7 @@ int caller__base(const struct caller *c, int dirfd, const char *path, int *ret_f
  */
 static int enter_view(const struct caller *c)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct cap[2];
 
 	/* 1. Its root: absolute paths, absolute symlinks and ".." stop where they stop for it. */
@@ -328,7 +328,7 @@ static void *as_caller_thread(void *p)
  * identity dies with it. */
 int caller__run(const struct caller *c, int (*fn)(void *arg), void *arg)
 {
-	struct as_caller a = { .c = c, .fn = fn, .arg = arg };
+	struct as_caller a = {.c = c, .fn = fn, .arg = arg};
 	pthread_t t;
 	int r;
 
@@ -391,8 +391,8 @@ static int proc_link(const struct caller *c, int dir, int link, const char *name
  * One component, never following a symlink: an O_PATH fd of what name is in *ret_fd, or,
  * for a symlink, the text to follow in *ret_text (procfs: see proc_link()).
  */
-static int step(const struct caller *c, int dir, const char *name, int *ret_fd,
-		char **ret_text, bool *ret_magic)
+static int step(const struct caller *c, int dir, const char *name, int *ret_fd, char **ret_text,
+		bool *ret_magic)
 {
 	struct stat st;
 	int fd, r = 0;
@@ -408,9 +408,9 @@ static int step(const struct caller *c, int dir, const char *name, int *ret_fd,
 		goto cleanup;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		r = fs_is(dir, PROC_SUPER_MAGIC) ?
-			    proc_link(c, dir, fd, name, ret_fd, ret_text, ret_magic) :
-			    read_link(fd, ret_text);
+		r = fs_is(dir, PROC_SUPER_MAGIC)
+			? proc_link(c, dir, fd, name, ret_fd, ret_text, ret_magic)
+			: read_link(fd, ret_text);
 		goto cleanup;
 	}
 	if (S_ISDIR(st.st_mode))
@@ -493,7 +493,8 @@ int caller__resolve(const struct caller *c, int base, const char *path, bool fol
 		if (r)
 			goto cleanup;
 		if (text) {
-			r = ++links > MAX_LINKS ? -ELOOP : splice_link(&buf, &p, text, rest, trailing);
+			r = ++links > MAX_LINKS ? -ELOOP
+						: splice_link(&buf, &p, text, rest, trailing);
 			free(text);
 			if (r)
 				goto cleanup;
@@ -506,7 +507,7 @@ int caller__resolve(const struct caller *c, int base, const char *path, bool fol
 		next = -1;
 		p = rest;
 	}
-	*ret = (struct spot){ .dir = cur, .must_dir = trailing, .magic = magic };
+	*ret = (struct spot){.dir = cur, .must_dir = trailing, .magic = magic};
 	memcpy(ret->name, name, sizeof(name));
 	cur = -1;
 	r = 0;

@@ -27,7 +27,7 @@ struct caller {
 	gid_t *groups;
 	size_t n_groups;
 	mode_t umask;
-	uint64_t cap_eff; /* 0 when it lives in another user namespace than the agent */
+	uint64_t cap_eff;     /* 0 when it lives in another user namespace than the agent */
 	long ns_tgid, ns_tid; /* as its own /proc names them: what "self" means to it */
 	struct stat exe;
 };

@@ -103,7 +103,7 @@ static int decode(const struct seccomp_data *d, struct call *k)
 {
 	const __u64 *a = d->args;
 
-	*k = (struct call){ .n_paths = 1, .dirfd = { AT_FDCWD, AT_FDCWD }, .addr = { a[0] } };
+	*k = (struct call){.n_paths = 1, .dirfd = {AT_FDCWD, AT_FDCWD}, .addr = {a[0]}};
 	if (d->arch != seccomp_arch_native())
 		return -ENOSYS;
 	switch (d->nr) {
@@ -144,12 +144,12 @@ static int decode(const struct seccomp_data *d, struct call *k)
 		return k->flags & ~AT_REMOVEDIR ? -EINVAL : 0;
 #ifdef __NR_rename
 	case __NR_rename:
-		*k = (struct call){ WORKLOAD_RENAME, 2, { AT_FDCWD, AT_FDCWD }, { a[0], a[1] } };
+		*k = (struct call){WORKLOAD_RENAME, 2, {AT_FDCWD, AT_FDCWD}, {a[0], a[1]}};
 		return 0;
 #endif
 	case __NR_renameat:
 	case __NR_renameat2:
-		*k = (struct call){ WORKLOAD_RENAME, 2, { (int)a[0], (int)a[2] }, { a[1], a[3] } };
+		*k = (struct call){WORKLOAD_RENAME, 2, {(int)a[0], (int)a[2]}, {a[1], a[3]}};
 		k->flags = d->nr == __NR_renameat2 ? (int)a[4] : 0;
 		return 0;
 	case __NR_truncate:
@@ -257,8 +257,8 @@ static int remove_look(void *arg)
 		r = caller__resolve(j->c, j->base[i], j->path[i], false, &j->at[i]);
 		if (r)
 			return r;
-		j->exists[i] = !fstatat(j->at[i].dir, j->at[i].name, &j->st[i],
-					AT_SYMLINK_NOFOLLOW);
+		j->exists[i] =
+		    !fstatat(j->at[i].dir, j->at[i].name, &j->st[i], AT_SYMLINK_NOFOLLOW);
 		if (!j->exists[i] && (i == 0 || errno != ENOENT))
 			return -errno;
 	}
@@ -269,8 +269,8 @@ static bool same_entry(const struct spot *s, const struct stat *then)
 {
 	struct stat now;
 
-	return !fstatat(s->dir, s->name, &now, AT_SYMLINK_NOFOLLOW) &&
-	       now.st_dev == then->st_dev && now.st_ino == then->st_ino;
+	return !fstatat(s->dir, s->name, &now, AT_SYMLINK_NOFOLLOW) && now.st_dev == then->st_dev &&
+	       now.st_ino == then->st_ino;
 }
 
 /* In the caller's view: the unlink or rename, by name in the directories found before. The
@@ -302,16 +302,16 @@ static int ask(struct workload *wl, const struct caller *c, enum workload_op op,
 	       const struct stat *st)
 {
 	struct workload_access a = {
-		.pid = c->tid,
-		.slot = wl->c->slot,
-		.contract = wl->c->id,
-		.op = op,
-		.flags = flags,
-		.dev = st->st_dev,
-		.ino = st->st_ino,
-		.mode = st->st_mode,
-		.exe_dev = c->exe.st_dev,
-		.exe_ino = c->exe.st_ino,
+	    .pid = c->tid,
+	    .slot = wl->c->slot,
+	    .contract = wl->c->id,
+	    .op = op,
+	    .flags = flags,
+	    .dev = st->st_dev,
+	    .ino = st->st_ino,
+	    .mode = st->st_mode,
+	    .exe_dev = c->exe.st_dev,
+	    .exe_ino = c->exe.st_ino,
 	};
 	int r = wl->w->decide(wl->w->ctx, &a);
 
@@ -346,8 +346,7 @@ static int serve_remove(struct workload *wl, struct job *j)
 	r = caller__run(j->c, remove_look, j);
 	if (!r)
 		r = ask(wl, j->c, j->k->op, j->k->flags, &j->st[0]);
-	replaces = j->k->op == WORKLOAD_RENAME && j->exists[1] &&
-		   !(j->k->flags & RENAME_NOREPLACE);
+	replaces = j->k->op == WORKLOAD_RENAME && j->exists[1] && !(j->k->flags & RENAME_NOREPLACE);
 	if (!r && replaces)
 		r = ask(wl, j->c, exchange ? WORKLOAD_RENAME : WORKLOAD_UNLINK,
 			exchange ? j->k->flags : 0, &j->st[1]);
@@ -366,8 +365,13 @@ static int serve(struct workload *wl, const struct seccomp_notif *req, int *ret_
 {
 	struct caller c;
 	struct call k;
-	struct job j = { .c = &c, .k = &k, .self_fds = wl->w->self_fds, .base = { -1, -1 },
-			 .at = { { .dir = -1 }, { .dir = -1 } }, .fd = -1, .wfd = -1 };
+	struct job j = {.c = &c,
+			.k = &k,
+			.self_fds = wl->w->self_fds,
+			.base = {-1, -1},
+			.at = {{.dir = -1}, {.dir = -1}},
+			.fd = -1,
+			.wfd = -1};
 	int r;
 
 	r = decode(&req->data, &k);
@@ -390,8 +394,8 @@ static int serve(struct workload *wl, const struct seccomp_notif *req, int *ret_
 			r = caller__base(&c, k.dirfd[i], j.path[i], &j.base[i]);
 	}
 	if (!r)
-		r = k.op == WORKLOAD_OPEN || k.op == WORKLOAD_TRUNCATE ? serve_open(wl, &j, ret_fd) :
-									 serve_remove(wl, &j);
+		r = k.op == WORKLOAD_OPEN || k.op == WORKLOAD_TRUNCATE ? serve_open(wl, &j, ret_fd)
+								       : serve_remove(wl, &j);
 	*ret_cloexec = k.flags & O_CLOEXEC;
 	job__close(&j);
 	caller__close(&c);
@@ -402,10 +406,10 @@ static int serve(struct workload *wl, const struct seccomp_notif *req, int *ret_
 static int inject(int notify_fd, uint64_t id, int fd, bool cloexec)
 {
 	struct seccomp_notif_addfd add = {
-		.id = id,
-		.flags = SECCOMP_ADDFD_FLAG_SEND,
-		.srcfd = (uint32_t)fd,
-		.newfd_flags = cloexec ? O_CLOEXEC : 0,
+	    .id = id,
+	    .flags = SECCOMP_ADDFD_FLAG_SEND,
+	    .srcfd = (uint32_t)fd,
+	    .newfd_flags = cloexec ? O_CLOEXEC : 0,
 	};
 
 	return ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 ? -errno : 0;
@@ -416,7 +420,7 @@ static void answer(struct workload *wl, int error)
 	struct seccomp_notif_resp *resp = wl->w->resp;
 	int r;
 
-	*resp = (struct seccomp_notif_resp){ .id = wl->w->req->id };
+	*resp = (struct seccomp_notif_resp){.id = wl->w->req->id};
 	if (error == LET_THROUGH)
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	else
@@ -439,7 +443,7 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
 {
 	struct workload *wl = arg;
 	struct seccomp_notif *req = wl->w->req;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int r, newfd = -1;
 	bool cloexec = false;
 
@@ -477,8 +481,8 @@ static struct contract *find_contract(struct workloads *w, const char *id)
 	struct contract *c;
 
 	LIST_FOREACH(c, &w->contracts, link)
-		if (!strcmp(c->id, id))
-			return c;
+	if (!strcmp(c->id, id))
+		return c;
 	return NULL;
 }
 
@@ -587,7 +591,7 @@ int workloads__accept(struct workloads *w, const char *contract, pid_t pid, int 
 		r = -ENOMEM;
 		goto fail;
 	}
-	*wl = (struct workload){ .w = w, .c = c, .fd = notify_fd, .pid = pid };
+	*wl = (struct workload){.w = w, .c = c, .fd = notify_fd, .pid = pid};
 	wl->ev = event_new(w->base, notify_fd, EV_READ | EV_PERSIST, on_notify, wl);
 	if (!wl->ev || event_add(wl->ev, NULL)) {
 		r = -ENOMEM;
@@ -612,7 +616,7 @@ unsigned int workloads__count(const struct workloads *w)
 	unsigned int n = 0;
 
 	LIST_FOREACH(wl, &w->workloads, link)
-		n++;
+	n++;
 	return n;
 }
 
@@ -634,9 +638,11 @@ static int read_request(int sock, char *line, int fds[4], int *ret_n)
 		char buf[CMSG_SPACE(4 * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { .iov_base = line, .iov_len = WORKLOAD_MSG_MAX - 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			      .msg_controllen = sizeof(ctl.buf) };
+	struct iovec iov = {.iov_base = line, .iov_len = WORKLOAD_MSG_MAX - 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
 	struct cmsghdr *cm;
 	ssize_t n;
 
@@ -647,7 +653,8 @@ static int read_request(int sock, char *line, int fds[4], int *ret_n)
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
-		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) && *ret_n < 4; i++)
+		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) && *ret_n < 4;
+		     i++)
 			memcpy(&fds[(*ret_n)++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
 	}
 	line[n] = '\0';
@@ -679,8 +686,9 @@ static int serve_request(struct workloads *w, int sock, char *cgroup, char *erro
 	contract = cJSON_GetObjectItemCaseSensitive(req, "contract");
 	pid = cJSON_GetObjectItemCaseSensitive(req, "pid");
 	if (!cJSON_IsString(contract) || !cJSON_IsNumber(pid) || n_fds != 1) {
-		(void)snprintf(error, size, "expected one line {\"contract\": ID, \"pid\": N} "
-					    "and one fd");
+		(void)snprintf(error, size,
+			       "expected one line {\"contract\": ID, \"pid\": N} "
+			       "and one fd");
 		r = -EPROTO;
 	} else if (uid != 0 || peer != (pid_t)pid->valuedouble) {
 		(void)snprintf(error, size, "pid must be the sender's own, and the sender root");
@@ -690,7 +698,8 @@ static int serve_request(struct workloads *w, int sock, char *cgroup, char *erro
 		fds[0] = -1; /* taken */
 		if (r)
 			(void)snprintf(error, size, "%s: %s", contract->valuestring,
-				       r == -ENOENT ? "no such contract on this node" : strerror(-r));
+				       r == -ENOENT ? "no such contract on this node"
+						    : strerror(-r));
 	}
 	for (int i = 0; i < n_fds; i++)
 		if (fds[i] >= 0)
@@ -726,7 +735,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		      int socklen, void *arg)
 {
 	struct workloads *w = arg;
-	struct timeval timeout = { .tv_sec = REQUEST_TIMEOUT_SEC };
+	struct timeval timeout = {.tv_sec = REQUEST_TIMEOUT_SEC};
 	struct conn *cn = calloc(1, sizeof(*cn));
 
 	if (!cn || !(cn->ev = event_new(w->base, fd, EV_READ, on_request, cn)) ||
@@ -745,7 +754,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 /* Root only: mode 0600 from the umask, and SO_PEERCRED on every request. */
 static int listen_unix(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	mode_t old_mask;
 	int fd, r;
 
@@ -801,7 +810,7 @@ struct workloads *workloads__open(struct event_base *base, const struct workload
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	*w = (struct workloads){ .base = base, .decide = opts->decide, .ctx = opts->ctx };
+	*w = (struct workloads){.base = base, .decide = opts->decide, .ctx = opts->ctx};
 	LIST_INIT(&w->contracts);
 	LIST_INIT(&w->workloads);
 	LIST_INIT(&w->conns);

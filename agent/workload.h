@@ -45,10 +45,10 @@ struct workload_access {
 	const char *contract; /* the contract's id */
 	enum workload_op op;
 	int flags;
-	dev_t dev;	      /* the file */
+	dev_t dev; /* the file */
 	ino_t ino;
-	mode_t mode;	      /* its type and permission bits (st_mode) */
-	dev_t exe_dev;	      /* the caller's executable (/proc/PID/exe) */
+	mode_t mode;   /* its type and permission bits (st_mode) */
+	dev_t exe_dev; /* the caller's executable (/proc/PID/exe) */
 	ino_t exe_ino;
 };
 

@@ -26,14 +26,14 @@
 #include "tools/workload_proto.h"
 
 /* Exit codes of the child before CMD runs, as env(1) and timeout(1) use them. */
-#define EXIT_RUN_FAILED 125
+#define EXIT_RUN_FAILED	 125
 #define EXIT_CANNOT_EXEC 126
-#define EXIT_NOT_FOUND	127
+#define EXIT_NOT_FOUND	 127
 
 /* The calls the agent performs itself (agent/workload.c decodes exactly these). */
 static const char *const supervised[] = {
-	"open", "openat", "openat2", "creat", "truncate",
-	"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2",
+    "open",	"openat", "openat2", "creat",	 "truncate",  "unlink",
+    "unlinkat", "rmdir",  "rename",  "renameat", "renameat2",
 };
 
 /* Ways around the supervisor, closed: io_uring opens files without a system call the
@@ -43,10 +43,10 @@ static const struct {
 	const char *name;
 	int error;
 } refused[] = {
-	{ "io_uring_setup", ENOSYS },
-	{ "io_uring_enter", ENOSYS },
-	{ "io_uring_register", ENOSYS },
-	{ "open_by_handle_at", EPERM },
+    {"io_uring_setup", ENOSYS},
+    {"io_uring_enter", ENOSYS},
+    {"io_uring_register", ENOSYS},
+    {"open_by_handle_at", EPERM},
 };
 
 /* Loads the filter; returns its notification fd or -errno. */
@@ -79,8 +79,8 @@ static int load_filter(void)
 
 static int connect_agent(const char *admin_socket)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval timeout = { .tv_sec = 10 };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct timeval timeout = {.tv_sec = 10};
 	int fd;
 
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s%s", admin_socket,
@@ -107,9 +107,11 @@ static int send_request(int sock, const char *contract, int notify_fd)
 		struct cmsghdr align;
 	} ctl;
 	char line[WORKLOAD_MSG_MAX], *json;
-	struct iovec iov = { .iov_base = line };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			      .msg_controllen = sizeof(ctl.buf) };
+	struct iovec iov = {.iov_base = line};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	cJSON *req = cJSON_CreateObject();
 	int n;
@@ -211,8 +213,8 @@ static int wait_child(pid_t pid)
 int cmd_run(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "contract", required_argument, NULL, 'c' },
-		{ 0 },
+	    {"contract", required_argument, NULL, 'c'},
+	    {0},
 	};
 	const char *contract = NULL;
 	pid_t pid;

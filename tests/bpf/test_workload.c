@@ -41,13 +41,13 @@
 #define NOBODY	 "65534"
 
 static struct {
-	char dir[64];		   /* ours, in /tmp */
-	char files[80];		   /* DIR/f: the files, made again for each test */
-	char admin[128];	   /* DIR/admin.sock: pepctl adds ".workload" */
+	char dir[64];	 /* ours, in /tmp */
+	char files[80];	 /* DIR/f: the files, made again for each test */
+	char admin[128]; /* DIR/admin.sock: pepctl adds ".workload" */
 	char pepctl[PATH_MAX];
-	char cgroup2[PATH_MAX];	   /* the cgroup v2 mount */
+	char cgroup2[PATH_MAX];		 /* the cgroup v2 mount */
 	char cgroup_root[PATH_MAX + 32]; /* ours, under it */
-	char cgroup[PATH_MAX + 64];	   /* the contract's */
+	char cgroup[PATH_MAX + 64];	 /* the contract's */
 	struct event_base *base;
 	struct event *stop_ev;
 	struct workloads *w;
@@ -59,13 +59,13 @@ static struct {
 /* What decide() is told and what it saw; shared with the loop thread. */
 static struct {
 	pthread_mutex_t lock;
-	struct stat data, cat; /* the protected file, the executable allowed to open it */
-	bool no_delete;	       /* a prohibition of deletion */
-	ino_t swap_on;	       /* when deciding on this inode, point DIR/link at DIR/data */
-	unsigned int n_data;   /* decisions about the protected file */
+	struct stat data, cat;	     /* the protected file, the executable allowed to open it */
+	bool no_delete;		     /* a prohibition of deletion */
+	ino_t swap_on;		     /* when deciding on this inode, point DIR/link at DIR/data */
+	unsigned int n_data;	     /* decisions about the protected file */
 	struct workload_access last; /* the last of them */
 	char cgroup[PATH_MAX];	     /* the last caller's cgroup, read by the supervisor */
-} pol = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} pol = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
@@ -195,8 +195,8 @@ static void print_lines(const char *what, const char *text)
 static void run_as(struct run *res, const char *contract, const char *input,
 		   const char *const *argv)
 {
-	const char *args[32] = { env.pepctl, "--socket", env.admin, "run", "--contract",
-				 contract, "--" };
+	const char *args[32] = {env.pepctl,   "--socket", env.admin, "run",
+				"--contract", contract,	  "--"};
 	int out = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	int err = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	const char *const *cmd = contract ? args : args + 7;
@@ -235,9 +235,10 @@ static void run_as(struct run *res, const char *contract, const char *input,
 	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-#define RUN(res, ...) run_as(res, CONTRACT, NULL, (const char *const[]){ __VA_ARGS__, NULL })
+#define RUN(res, ...) run_as(res, CONTRACT, NULL, (const char *const[]){__VA_ARGS__, NULL})
 #define SH(res, ...)  RUN(res, "sh", "-c", __VA_ARGS__)
-#define NOBODY_DOES(...) "setpriv", "--reuid=" NOBODY, "--regid=" NOBODY, "--clear-groups", __VA_ARGS__
+#define NOBODY_DOES(...)                                                                           \
+	"setpriv", "--reuid=" NOBODY, "--regid=" NOBODY, "--clear-groups", __VA_ARGS__
 
 static char *fmt(const char *f, ...)
 {
@@ -338,64 +339,65 @@ static void test_relative_paths(void **state)
 /* Path resolution as the kernel's: the same script of opens, unlinks, renames and
  * truncations prints the same results unsupervised and through the supervisor. */
 static const char kernel_script[] =
-	"import errno, os, sys\n"
-	"os.mkdir(sys.argv[1]); os.chdir(sys.argv[1]); here = os.getcwd()\n"
-	"open('f', 'w').write('f\\n'); os.mkdir('sub'); os.mkdir('sub/d')\n"
-	"os.symlink('../f', 'sub/rel'); os.symlink(here + '/f', 'abs'); os.symlink('loop', 'loop')\n"
-	"os.symlink('nowhere', 'dangling'); os.symlink('sub', 'dirlink')\n"
-	"def t(name, fn):\n"
-	"    try: print(name, 'ok', fn())\n"
-	"    except OSError as e: print(name, errno.errorcode[e.errno])\n"
-	"def rd(p, fl=0, **kw):\n"
-	"    fd = os.open(p, os.O_RDONLY | fl, **kw); b = os.read(fd, 9); os.close(fd); return b\n"
-	"t('file', lambda: rd('f'))\n"
-	"t('file/', lambda: rd('f/'))\n"
-	"t('rel-link', lambda: rd('sub/rel'))\n"
-	"t('abs-link', lambda: rd('abs'))\n"
-	"t('dotdot-past-root', lambda: rd('/../..' + here + '/f'))\n"
-	"t('dot-dotdot', lambda: rd('sub/./d/../../f'))\n"
-	"t('loop', lambda: rd('loop'))\n"
-	"t('nofollow', lambda: rd('abs', os.O_NOFOLLOW))\n"
-	"t('path-nofollow', lambda: os.close(os.open('abs', os.O_PATH | os.O_NOFOLLOW)))\n"
-	"t('dirlink/', lambda: os.close(os.open('dirlink/', os.O_RDONLY | os.O_NOFOLLOW)))\n"
-	"t('via-dirlink', lambda: rd('dirlink/rel'))\n"
-	"t('missing', lambda: rd('nope'))\n"
-	"t('missing-dir', lambda: rd('nope/x'))\n"
-	"t('not-dir', lambda: rd('f/x'))\n"
-	"t('directory-flag', lambda: rd('f', os.O_DIRECTORY))\n"
-	"t('empty', lambda: rd(''))\n"
-	"t('long-name', lambda: rd('x' * 300))\n"
-	"t('dirfd', lambda: rd('rel', dir_fd=os.open('sub', os.O_RDONLY)))\n"
-	"t('bad-dirfd', lambda: rd('f', dir_fd=999))\n"
-	"t('file-dirfd', lambda: rd('x', dir_fd=os.open('f', os.O_RDONLY)))\n"
-	"t('excl-exists', lambda: os.open('f', os.O_CREAT | os.O_EXCL | os.O_WRONLY))\n"
-	"t('excl-link', lambda: os.open('dangling', os.O_CREAT | os.O_EXCL | os.O_WRONLY))\n"
-	"t('creat-through-link', lambda: (os.close(os.open('dangling', os.O_CREAT | os.O_WRONLY)),"
-	"  os.path.exists('nowhere'))[1])\n"
-	"t('creat/', lambda: os.open('new/', os.O_CREAT | os.O_WRONLY))\n"
-	"t('tmpfile', lambda: os.close(os.open('.', os.O_TMPFILE | os.O_WRONLY, 0o600)))\n"
-	"t('trunc', lambda: (os.close(os.open('f', os.O_WRONLY | os.O_TRUNC)), os.stat('f').st_size)[1])\n"
-	"t('truncate', lambda: (os.truncate('abs', 3), os.stat('f').st_size)[1])\n"
-	"t('truncate-dir', lambda: os.truncate('sub', 0))\n"
-	"t('unlink-dir', lambda: os.unlink('sub'))\n"
-	"t('rmdir-full', lambda: os.rmdir('sub'))\n"
-	"t('rmdir-link/', lambda: os.rmdir('dirlink/'))\n"
-	"t('rmdir-dot', lambda: os.rmdir('sub/d/.'))\n"
-	"t('unlink-link', lambda: (os.unlink('abs'), os.path.exists('f'))[1])\n"
-	"t('rename-over-dir', lambda: os.rename('f', 'sub'))\n"
-	"t('rename-missing', lambda: os.rename('nope', 'x'))\n"
-	"t('rename-link', lambda: (os.rename('dirlink', 'dl2'), os.readlink('dl2'))[1])\n"
-	"t('rename-into', lambda: (os.rename('f', 'sub/d/f'), rd('sub/d/f'))[1])\n"
-	"t('rmdir', lambda: os.rmdir('sub/d/../../new') if 0 else os.rmdir('sub/d'))\n"
-	"t('proc-self-fd', lambda: '0' in os.listdir('/proc/self/fd'))\n"
-	"t('proc-mounts', lambda: len(open('/proc/mounts').read()) > 0)\n";
+    "import errno, os, sys\n"
+    "os.mkdir(sys.argv[1]); os.chdir(sys.argv[1]); here = os.getcwd()\n"
+    "open('f', 'w').write('f\\n'); os.mkdir('sub'); os.mkdir('sub/d')\n"
+    "os.symlink('../f', 'sub/rel'); os.symlink(here + '/f', 'abs'); os.symlink('loop', 'loop')\n"
+    "os.symlink('nowhere', 'dangling'); os.symlink('sub', 'dirlink')\n"
+    "def t(name, fn):\n"
+    "    try: print(name, 'ok', fn())\n"
+    "    except OSError as e: print(name, errno.errorcode[e.errno])\n"
+    "def rd(p, fl=0, **kw):\n"
+    "    fd = os.open(p, os.O_RDONLY | fl, **kw); b = os.read(fd, 9); os.close(fd); return b\n"
+    "t('file', lambda: rd('f'))\n"
+    "t('file/', lambda: rd('f/'))\n"
+    "t('rel-link', lambda: rd('sub/rel'))\n"
+    "t('abs-link', lambda: rd('abs'))\n"
+    "t('dotdot-past-root', lambda: rd('/../..' + here + '/f'))\n"
+    "t('dot-dotdot', lambda: rd('sub/./d/../../f'))\n"
+    "t('loop', lambda: rd('loop'))\n"
+    "t('nofollow', lambda: rd('abs', os.O_NOFOLLOW))\n"
+    "t('path-nofollow', lambda: os.close(os.open('abs', os.O_PATH | os.O_NOFOLLOW)))\n"
+    "t('dirlink/', lambda: os.close(os.open('dirlink/', os.O_RDONLY | os.O_NOFOLLOW)))\n"
+    "t('via-dirlink', lambda: rd('dirlink/rel'))\n"
+    "t('missing', lambda: rd('nope'))\n"
+    "t('missing-dir', lambda: rd('nope/x'))\n"
+    "t('not-dir', lambda: rd('f/x'))\n"
+    "t('directory-flag', lambda: rd('f', os.O_DIRECTORY))\n"
+    "t('empty', lambda: rd(''))\n"
+    "t('long-name', lambda: rd('x' * 300))\n"
+    "t('dirfd', lambda: rd('rel', dir_fd=os.open('sub', os.O_RDONLY)))\n"
+    "t('bad-dirfd', lambda: rd('f', dir_fd=999))\n"
+    "t('file-dirfd', lambda: rd('x', dir_fd=os.open('f', os.O_RDONLY)))\n"
+    "t('excl-exists', lambda: os.open('f', os.O_CREAT | os.O_EXCL | os.O_WRONLY))\n"
+    "t('excl-link', lambda: os.open('dangling', os.O_CREAT | os.O_EXCL | os.O_WRONLY))\n"
+    "t('creat-through-link', lambda: (os.close(os.open('dangling', os.O_CREAT | os.O_WRONLY)),"
+    "  os.path.exists('nowhere'))[1])\n"
+    "t('creat/', lambda: os.open('new/', os.O_CREAT | os.O_WRONLY))\n"
+    "t('tmpfile', lambda: os.close(os.open('.', os.O_TMPFILE | os.O_WRONLY, 0o600)))\n"
+    "t('trunc', lambda: (os.close(os.open('f', os.O_WRONLY | os.O_TRUNC)), "
+    "os.stat('f').st_size)[1])\n"
+    "t('truncate', lambda: (os.truncate('abs', 3), os.stat('f').st_size)[1])\n"
+    "t('truncate-dir', lambda: os.truncate('sub', 0))\n"
+    "t('unlink-dir', lambda: os.unlink('sub'))\n"
+    "t('rmdir-full', lambda: os.rmdir('sub'))\n"
+    "t('rmdir-link/', lambda: os.rmdir('dirlink/'))\n"
+    "t('rmdir-dot', lambda: os.rmdir('sub/d/.'))\n"
+    "t('unlink-link', lambda: (os.unlink('abs'), os.path.exists('f'))[1])\n"
+    "t('rename-over-dir', lambda: os.rename('f', 'sub'))\n"
+    "t('rename-missing', lambda: os.rename('nope', 'x'))\n"
+    "t('rename-link', lambda: (os.rename('dirlink', 'dl2'), os.readlink('dl2'))[1])\n"
+    "t('rename-into', lambda: (os.rename('f', 'sub/d/f'), rd('sub/d/f'))[1])\n"
+    "t('rmdir', lambda: os.rmdir('sub/d/../../new') if 0 else os.rmdir('sub/d'))\n"
+    "t('proc-self-fd', lambda: '0' in os.listdir('/proc/self/fd'))\n"
+    "t('proc-mounts', lambda: len(open('/proc/mounts').read()) > 0)\n";
 
 static void test_paths_resolve_like_the_kernel(void **state)
 {
 	struct run direct, supervised;
 
 	run_as(&direct, NULL, NULL,
-	       (const char *const[]){ PYTHON, "-c", kernel_script, path_of("k1"), NULL });
+	       (const char *const[]){PYTHON, "-c", kernel_script, path_of("k1"), NULL});
 	RUN(&supervised, PYTHON, "-c", kernel_script, path_of("k2"));
 	assert_int_equal(direct.status, 0);
 	assert_int_equal(supervised.status, 0);
@@ -530,7 +532,7 @@ static void test_proc_self_is_caller(void **state)
 	assert_true(pid > 0);
 	assert_non_null(strstr(r.out, fmt("\n%ld (cat)", pid)));
 
-	run_as(&r, CONTRACT, "through a pipe\n", (const char *const[]){ "cat", "/dev/stdin", NULL });
+	run_as(&r, CONTRACT, "through a pipe\n", (const char *const[]){"cat", "/dev/stdin", NULL});
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "through a pipe\n");
 
@@ -564,12 +566,14 @@ static void test_user_namespace_root(void **state)
 	    fmt("import ctypes, os\n"
 		"os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
 		"assert ctypes.CDLL(None).unshare(0x10000000) == 0\n" /* CLONE_NEWUSER */
-		"print([l for l in open('/proc/self/status') if l.startswith('CapEff')][0], end='')\n"
+		"print([l for l in open('/proc/self/status') if l.startswith('CapEff')][0], "
+		"end='')\n"
 		"open('%s')",
 		path_of("secret")));
 	assert_int_equal(r.status, 1);
 	/* every capability, in its own namespace */
-	assert_true(!strncmp(r.out, "CapEff:\t", 8) && strcmp(r.out, "CapEff:\t0000000000000000\n"));
+	assert_true(!strncmp(r.out, "CapEff:\t", 8) &&
+		    strcmp(r.out, "CapEff:\t0000000000000000\n"));
 	assert_non_null(strstr(r.err, "PermissionError"));
 }
 
@@ -610,7 +614,7 @@ static void test_unknown_contract(void **state)
 {
 	struct run r;
 
-	run_as(&r, "urn:pep:test:none", NULL, (const char *const[]){ "touch", path_of("ran"), NULL });
+	run_as(&r, "urn:pep:test:none", NULL, (const char *const[]){"touch", path_of("ran"), NULL});
 	assert_int_equal(r.status, 125);
 	assert_non_null(strstr(r.err, "no such contract"));
 	assert_false(exists("ran"));
@@ -660,12 +664,13 @@ static void on_remove(evutil_socket_t fd, short what, void *arg)
 /* Commands to the loop thread: 'q' stops it, 'r' removes the contract half a second later. */
 static void on_command(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval half = { .tv_usec = 500 * 1000 };
+	struct timeval half = {.tv_usec = 500 * 1000};
 	char c = 'q';
 
 	(void)read(fd, &c, 1);
 	if (c == 'r')
-		assert_int_equal(event_base_once(env.base, -1, EV_TIMEOUT, on_remove, NULL, &half), 0);
+		assert_int_equal(event_base_once(env.base, -1, EV_TIMEOUT, on_remove, NULL, &half),
+				 0);
 	else
 		event_base_loopbreak(env.base);
 }
@@ -679,7 +684,7 @@ static void *loop(void *unused)
 /* Directory, cgroup, supervisor. NULL or why the tests cannot run here. */
 static const char *env_up(void)
 {
-	struct workloads_opts opts = { .decide = decide };
+	struct workloads_opts opts = {.decide = decide};
 	struct backend_support sup;
 	const char *output = getenv("OUTPUT");
 
@@ -713,7 +718,8 @@ static const char *env_up(void)
 	if (workloads__add_contract(env.w, CONTRACT, SLOT, env.cgroup, sizeof(env.cgroup)))
 		return "cannot make the contract's cgroup";
 	if (pipe2(env.stop, O_CLOEXEC) ||
-	    !(env.stop_ev = event_new(env.base, env.stop[0], EV_READ | EV_PERSIST, on_command, NULL)) ||
+	    !(env.stop_ev =
+		  event_new(env.base, env.stop[0], EV_READ | EV_PERSIST, on_command, NULL)) ||
 	    event_add(env.stop_ev, NULL) || pthread_create(&env.loop, NULL, loop, NULL))
 		return "cannot start the event loop";
 	env.loop_running = true;
@@ -748,20 +754,20 @@ static void env_down(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_allowed_app_reads),
-		T(test_other_apps_refused),
-		T(test_nothing_leaks),
-		T(test_relative_paths),
-		T(test_paths_resolve_like_the_kernel),
-		T(test_symlink_swap),
-		T(test_unprivileged_caller),
-		T(test_delete_prohibited),
-		T(test_runs_in_contract_cgroup),
-		T(test_proc_self_is_caller),
-		T(test_user_namespace_root),
-		T(test_openat2_and_io_uring_closed),
-		T(test_unsupervised_calls_fail),
-		T(test_unknown_contract),
+	    T(test_allowed_app_reads),
+	    T(test_other_apps_refused),
+	    T(test_nothing_leaks),
+	    T(test_relative_paths),
+	    T(test_paths_resolve_like_the_kernel),
+	    T(test_symlink_swap),
+	    T(test_unprivileged_caller),
+	    T(test_delete_prohibited),
+	    T(test_runs_in_contract_cgroup),
+	    T(test_proc_self_is_caller),
+	    T(test_user_namespace_root),
+	    T(test_openat2_and_io_uring_closed),
+	    T(test_unsupervised_calls_fail),
+	    T(test_unknown_contract),
 	};
 	const char *why;
 	int failed;
