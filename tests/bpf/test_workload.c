@@ -728,7 +728,7 @@ static const char *env_up(void)
 
 static void env_down(void)
 {
-	char cmd[128];
+	char cmd[PATH_MAX + 128];
 
 	if (env.loop_running) {
 		(void)write(env.stop[1], "q", 1);
@@ -740,7 +740,11 @@ static void env_down(void)
 	if (env.base)
 		event_base_free(env.base);
 	if (env.cgroup[0]) {
-		(void)rmdir(env.cgroup);
+		/* A workload left behind by a failed test must not keep the cgroup alive. */
+		snprintf(cmd, sizeof(cmd), "echo 1 > %s/cgroup.kill", env.cgroup);
+		(void)system(cmd);
+		for (int i = 0; i < 100 && rmdir(env.cgroup) && errno == EBUSY; i++)
+			usleep(10 * 1000);
 		(void)rmdir(env.cgroup_root);
 	}
 	if (env.dir[0]) {
