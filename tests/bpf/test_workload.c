@@ -315,6 +315,27 @@ static void test_nothing_leaks(void **state)
 	/* (teardown checks the supervisor's fds) */
 }
 
+/* Calls from many threads at once are each served for their own thread (/proc/TID). */
+static void test_threads(void **state)
+{
+	struct run r;
+
+	RUN(&r, PYTHON, "-c",
+	    fmt("import os, threading\n"
+		"res = []\n"
+		"def work(i):\n"
+		"    for _ in range(20):\n"
+		"        res.append(open('%s').read())\n"
+		"        try: open('%s'); res.append('leak')\n"
+		"        except PermissionError: res.append('refused')\n"
+		"ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]\n"
+		"[t.start() for t in ts]; [t.join() for t in ts]\n"
+		"print(res.count('plain\\n'), res.count('refused'), len(res))",
+		path_of("plain"), path_of("data")));
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "160 160 320\n");
+}
+
 /* Relative paths start at the caller's cwd, dirfd-relative ones at its dirfd. */
 static void test_relative_paths(void **state)
 {
@@ -761,6 +782,7 @@ int main(void)
 	    T(test_allowed_app_reads),
 	    T(test_other_apps_refused),
 	    T(test_nothing_leaks),
+	    T(test_threads),
 	    T(test_relative_paths),
 	    T(test_paths_resolve_like_the_kernel),
 	    T(test_symlink_swap),
