@@ -420,6 +420,25 @@ int net_guard__set_mode(struct net_guard *ng, uint32_t slot, uint32_t mode)
 				    BPF_ANY);
 }
 
+/* net_nr_workloads = entries in net_workloads + extra (bpf/net_guard.h). */
+static int count_workloads(struct net_guard *ng, __u32 extra)
+{
+	struct bpf_map *map = ng->skel->maps.net_workloads;
+	__u32 zero = 0, n = extra;
+	__u64 key, next;
+	int err;
+
+	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next)); !err;
+	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next))) {
+		key = next;
+		n++;
+	}
+	if (err != -ENOENT)
+		return err;
+	return bpf_map__update_elem(ng->skel->maps.net_nr_workloads, &zero, sizeof(zero), &n,
+				    sizeof(n), BPF_ANY);
+}
+
 int net_guard__add_workload(struct net_guard *ng, uint32_t slot, const char *cgroup_path)
 {
 	struct bpf_map *map = ng->skel->maps.net_workloads;
@@ -433,9 +452,14 @@ int net_guard__add_workload(struct net_guard *ng, uint32_t slot, const char *cgr
 	if (err)
 		return err;
 	close(fd);
+	/* the count first: the programs look at the entry only when the count says so */
+	err = count_workloads(ng, 1);
+	if (err)
+		return err;
 	(void)bpf_map__lookup_elem(map, &id, sizeof(id), &w, sizeof(w), 0); /* none yet: zero */
 	w.slots |= 1ULL << slot;
-	return bpf_map__update_elem(map, &id, sizeof(id), &w, sizeof(w), BPF_ANY);
+	err = bpf_map__update_elem(map, &id, sizeof(id), &w, sizeof(w), BPF_ANY);
+	return err ? err : count_workloads(ng, 0);
 }
 
 /* Read-modify-write, not atomic against the programs' fetch-and-or: meant for a process
@@ -559,6 +583,8 @@ int net_guard__clear_slot(struct net_guard *ng, uint32_t slot)
 	err = clear_map(s->maps.net_endpoints, endpoint_of, slot);
 	if (!err)
 		err = clear_map(s->maps.net_workloads, workload_of, slot);
+	if (!err)
+		err = count_workloads(ng, 0);
 	if (!err)
 		err = bpf_map__update_elem(s->maps.net_slots, &slot, sizeof(slot), &none,
 					   sizeof(none), BPF_ANY);

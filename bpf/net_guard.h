@@ -61,7 +61,12 @@ struct net_endpoint {
 	__u8 addr[16]; /* AF_INET: first 4 bytes, the rest zero */
 };
 
-/* net_workloads: HASH, cgroup id -> the slots its processes are treated as holding. */
+/*
+ * net_workloads: HASH, cgroup id -> the slots its processes are treated as holding.
+ * net_nr_workloads: ARRAY[1] __u32, at least the number of entries in net_workloads: the
+ * programs skip the cgroup lookup while it is 0. The agent raises it before adding an entry
+ * and lowers it after removing one, so it is never 0 while an entry exists.
+ */
 struct net_workload {
 	__u64 slots;
 };

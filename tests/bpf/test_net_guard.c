@@ -264,6 +264,21 @@ static int do_sendto(const void *arg)
 	return err;
 }
 
+/* TCP Fast Open: the connection is made by sendto(MSG_FASTOPEN), not connect(). */
+static int do_fastopen(const void *arg)
+{
+	const struct target *t = arg;
+	struct sockaddr_storage ss;
+	socklen_t len = make_sa(t->ip, t->port, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int err = fd < 0 ? errno
+			 : sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&ss, len) < 0 ? errno : 0;
+
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 /* Real clients: python3 exits 13 on PermissionError (EPERM), curl 7 when it cannot connect. */
 #define PY_CONNECT                                                                             \
 	"import socket, sys\n"                                                                 \
@@ -434,6 +449,13 @@ static void test_udp_sendto(void **state)
 	assert_int_equal(run(0, do_sendto, &udp_other4), 0);
 }
 
+static void test_tcp_fastopen(void **state)
+{
+	allow_only_loopback1();
+	assert_int_equal(run(1, do_fastopen, &other4), EPERM);
+	assert_int_equal(run(1, do_fastopen, &allowed4), 0);
+}
+
 /* A holder of slots 1 and 2 must satisfy both: 127/8 allowed by 1, 127.0.0.2 denied by 2. */
 static void test_every_slot_applies(void **state)
 {
@@ -522,6 +544,8 @@ static void test_workload_cgroup(void **state)
 	assert_int_equal(reap(spawn_in(sub, 0, do_connect, &other4)), EPERM);
 	assert_int_equal(reap(spawn_in(sub, 0, do_connect, &allowed4)), 0);
 	assert_int_equal(run(0, do_connect, &other4), 0); /* outside the workload cgroup */
+	assert_int_equal(net_guard__clear_slot(ng, 3), 0);
+	assert_int_equal(reap(spawn_in(sub, 0, do_connect, &other4)), 0);
 	assert_int_equal(rmdir(sub), 0);
 }
 
@@ -1017,6 +1041,7 @@ int main(void)
 		T(test_ipv6),
 		T(test_v4_mapped_follows_ipv4_rules),
 		T(test_udp_sendto),
+		T(test_tcp_fastopen),
 		T(test_every_slot_applies),
 		T(test_child_inherits_holder),
 		T(test_reader_and_child_restricted),
