@@ -1,0 +1,205 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The agent end to end, with real programs: bind a product, apply signed contracts, and check
+# what python3, cat, cp and a holder's sockets can and cannot do; kill -9 the agent and check
+# enforcement goes on; terminate and check the files and copies are gone with a proof that
+# verifies. Root; scoped to a cgroup, a pin root and files this test makes, removed at the end.
+set -u
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+out=${OUTPUT:-.output}
+agent="$here/$out/pep-agent"
+pepctl_bin="$here/$out/pepctl"
+n=0
+failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+quiet() { "$@" >/dev/null 2>&1; }
+check() { # check NAME COMMAND...: ok when COMMAND succeeds
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; fi
+cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+bpffs=$(awk '$3 == "bpf" { print $2; exit }' /proc/mounts)
+[ -n "$cgroot" ] || { echo "1..0 # SKIP cgroup v2 is not mounted"; exit 0; }
+[ -n "$bpffs" ] || { echo "1..0 # SKIP bpffs is not mounted (scripts/kernel-setup.sh)"; exit 0; }
+[ -x /usr/bin/python3 ] || { echo "1..0 # SKIP /usr/bin/python3 missing"; exit 0; }
+
+W=$(mktemp -d /tmp/pep-agent-test.XXXXXX)
+CG="$cgroot/pep-test-$$"
+PINS="$bpffs/pep-test-$$"
+SOCK="$W/admin.sock"
+agent_pid=
+
+cleanup() {
+	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+	# processes the test left in its cgroup, then the cgroup, the pins and the files
+	[ -f "$CG/cgroup.procs" ] && xargs -r kill -9 <"$CG/cgroup.procs" 2>/dev/null
+	rmdir "$CG" 2>/dev/null
+	rm -rf "$PINS"
+	[ -n "${PEP_TEST_KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+pepctl() { "$pepctl_bin" --socket "$SOCK" "$@"; }
+
+start_agent() {
+	"$agent" --state-dir "$W/state" --bpffs-dir "$PINS" --admin-socket "$SOCK" \
+		--trust "$W/pki/root-ca.crt" --cgroup "$CG" 2>>"$W/agent.log" &
+	agent_pid=$!
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && pepctl status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# in_cgroup CMD...: runs CMD as a process of the test's cgroup (the guarded one)
+in_cgroup() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "$@"; }
+
+sign() { # sign OUT TEMPLATE [variant args]: signed by provider and consumer
+	local dest=$1 template=$2
+	shift 2
+	"$here/tests/vectors/variant.py" "$template" "$W/unsigned.json" "$@" &&
+		"$here/tests/vectors/sign.py" "$W/unsigned.json" "$dest" \
+			--party "$P:$W/pki/$P.key:$W/pki/$P.crt" \
+			--party "$C:$W/pki/$C.key:$W/pki/$C.crt" >/dev/null
+}
+
+# cat_file FILE: cat in a subshell whose stderr takes the shell's "Killed" notice
+cat_file() { (/usr/bin/cat "$1"; exit $?) 2>/dev/null; }
+
+read_with() { "$@" -c "import sys; sys.stdout.write(open('$W/data/research.csv').read())"; }
+
+P=91110000100000000X
+C=91310000MA1K00001B
+ID=C391310000MA1K00001B11002026010100000000000006S
+mkdir -p "$CG" "$W/data"
+printf 'id,value\n1,secret\n' >"$W/data/research.csv"
+"$here/tests/vectors/mkpki.sh" "$W/pki" >/dev/null
+sign "$W/core.json" "$here/examples/contracts/file-app-count-delete.json"
+
+check "agent starts, probes a backend and serves its admin socket" start_agent
+
+out=$(pepctl apply "$W/core.json" 2>&1)
+check "apply of an unbound product is refused, naming the product" \
+	grep -q "P-RESEARCH-CSV.*not bound" <<<"$out"
+
+check "bind the product to a directory" quiet pepctl bind P-RESEARCH-CSV "$W/data"
+check "apply the signed contract" quiet pepctl apply "$W/core.json"
+
+sign "$W/forged.json" "$here/examples/contracts/file-app-count-delete.json"
+sed -i 's/"constraintValue": "5"/"constraintValue": "500"/' "$W/forged.json"
+out=$(pepctl apply "$W/forged.json" 2>&1)
+check "a contract changed after signing is refused" grep -q "does not verify" <<<"$out"
+
+check "the listed application (/usr/bin/python3) reads the data" \
+	[ "$(read_with /usr/bin/python3)" = "$(printf 'id,value\n1,secret')" ]
+
+out=$(cat_file "$W/data/research.csv")
+rc=$?
+check "another program (cat) is killed before it prints a byte" [ $rc -eq 137 ] && [ -z "$out" ]
+
+# (Written by the listed application: any other writer in the directory would be killed.)
+/usr/bin/python3 -c "open('$W/data/later.csv', 'w').write('new')" </dev/null >/dev/null 2>&1
+out=$(cat_file "$W/data/later.csv")
+check "a file created later in the bound directory is protected too" [ $? -eq 137 ]
+
+# A holder may not send anywhere (prohibition of distribute, isNoneOf 0.0.0.0/0).
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(64)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$W/port" &
+listener=$!
+for _ in $(seq 50); do [ -s "$W/port" ] && break; sleep 0.1; done
+port=$(cat "$W/port")
+connect='import socket,sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5); print("connected")
+except PermissionError: print("refused")'
+out=$(in_cgroup /usr/bin/python3 -c "open('$W/data/research.csv').read()
+$connect" "$port")
+check "a holder's connection out is refused (EPERM)" [ "$out" = refused ]
+out=$(in_cgroup /usr/bin/python3 -c "$connect" "$port")
+check "a process that holds no data connects" [ "$out" = connected ]
+kill "$listener" 2>/dev/null
+
+# A copy the allowed application makes is a derived copy, protected like the original.
+# (Its stdout is not a file: a holder's open writable files are derived copies too.)
+/usr/bin/python3 -c "import shutil; shutil.copy('$W/data/research.csv', '$W/copy.csv')" \
+	</dev/null >/dev/null 2>&1
+cat_file "$W/copy.csv" >/dev/null
+check "a copy made by a holder is protected: cat of the copy is killed" [ $? -eq 137 ]
+
+# 3 uses so far; 2 more are admitted, then none.
+admitted=0
+for _ in 1 2 3; do read_with /usr/bin/python3 >/dev/null 2>&1 && admitted=$((admitted + 1)); done
+check "count lteq 5: exactly 5 uses in all, the 6th open is killed" [ $admitted -eq 2 ]
+check "pepctl show says no use is left" grep -q "0 left" <<<"$(pepctl show $ID)"
+
+kill -9 "$agent_pid"
+wait "$agent_pid" 2>/dev/null
+agent_pid=
+cat_file "$W/data/research.csv" >/dev/null
+check "with the agent killed (-9), a forbidden open is still refused" [ $? -eq 137 ]
+check "a restarted agent adopts the pinned state" start_agent
+check "counts survived the restart" grep -q "5 counted" <<<"$(pepctl show $ID)"
+
+# 64 parallel openers against count lteq 10: exactly 10 admitted.
+mkdir -p "$W/par"
+printf 'x\n' >"$W/par/p.csv"
+pid_path='contractPolicies.%sPolicies[%d].subjectInfo.dataProductId="P-PAR"'
+sign "$W/par.json" "$here/examples/contracts/file-app-count-delete.json" --serial 8 \
+	--set "$(printf "$pid_path" permission 0)" --set "$(printf "$pid_path" prohibition 0)" \
+	--set "$(printf "$pid_path" obligation 0)" --set "$(printf "$pid_path" obligation 1)" \
+	--set 'contractPolicies.permissionPolicies[0].constraints[0].constraintValue="/usr/bin/cat"' \
+	--set 'contractPolicies.permissionPolicies[0].constraints[1].constraintValue="10"'
+quiet pepctl bind P-PAR "$W/par" && quiet pepctl apply "$W/par.json"
+openers=()
+for i in $(seq 64); do
+	(cat_file "$W/par/p.csv" >/dev/null && echo "$i" >>"$W/par-ok") &
+	openers+=($!)
+done
+wait "${openers[@]}" # not the agent, also a child of this shell
+check "64 parallel openers against count 10: exactly 10 admitted" \
+	[ "$(wc -l <"$W/par-ok")" -eq 10 ]
+
+C2=$(sed 's/^.*"contractId": "\([^"]*\)".*$/\1/;t;d' "$W/par.json")
+quiet pepctl terminate "$C2"
+check "termination of a second contract leaves the first one's files alone" \
+	[ -f "$W/data/research.csv" ]
+
+pepctl --json records >"$W/records.json"
+check "records show the refused cat with its contract and reason" \
+	python3 -c "import json,sys; r=json.load(open('$W/records.json'))['records']
+sys.exit(not any(x['comm']=='cat' and x['verdict']=='deny' and x['contract']=='$ID'
+                 and x['reason']=='application not allowed' for x in r))"
+
+pepctl --json terminate "$ID" >"$W/terminated.json"
+check "termination removes the files, the file created later and the copy" \
+	[ ! -e "$W/data/research.csv" ] && [ ! -e "$W/data/later.csv" ] && [ ! -e "$W/copy.csv" ]
+python3 - "$W/terminated.json" "$W" <<'PY'
+import json, subprocess, sys
+proof = json.load(open(sys.argv[1]))["proof"]
+d = sys.argv[2]
+sig = proof.pop("signature")
+open(d + "/proof.bin", "wb").write(json.dumps(proof, sort_keys=True, separators=(",", ":"),
+                                              ensure_ascii=False).encode())
+open(d + "/proof.sig", "wb").write(__import__("base64").b64decode(sig))
+open(d + "/node.pub", "w").write(proof["signer"]["publicKey"])
+paths = sorted(f["path"].rsplit("/", 1)[1] for f in proof["files"] if f["deleted"])
+open(d + "/proof.paths", "w").write(" ".join(paths) + (" complete" if proof["complete"] else ""))
+PY
+check "the destruction proof lists each file with its digest and is complete" \
+	[ "$(cat "$W/proof.paths")" = "copy.csv later.csv research.csv complete" ]
+check "the destruction proof's signature verifies with openssl" \
+	quiet openssl pkeyutl -verify -pubin -inkey "$W/node.pub" -rawin -in "$W/proof.bin" \
+	-sigfile "$W/proof.sig"
+check "the contract is terminated (06) in the store, with its history" \
+	grep -q "06  terminated by the operator" <<<"$(pepctl show $ID --history)"
+
+echo "1..$n"
+[ $failed -eq 0 ]
