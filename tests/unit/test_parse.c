@@ -214,7 +214,7 @@ static void test_required_member_missing(void **state)
 
 static void test_length_counts_characters_not_bytes(void **state)
 {
-	char name[128 * 3 + 1] = "";
+	char name[128 * 3 + 2] = ""; /* 128 three-byte characters, an "x", the NUL */
 	cJSON *doc = fixture_load(BASE);
 
 	for (int i = 0; i < 128; i++)

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * verify + plan, in process: a typical contract (file-app-count-delete, SM2 + P-256) and the
+ * same contract with 5000 CIDRs in its networkAddress constraint. Prints medians of parse,
+ * verify and plan together, and the ratio of the large to the typical one (same run).
+ * The inputs are signed at start by tests/vectors/ (openssl CLI), in a temp dir.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "policy/policy.h"
+
+#define ROUNDS 201
+
+static char *slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long len;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (len = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
+		buf = calloc(1, (size_t)len + 1);
+		if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+			free(buf);
+			buf = NULL;
+		}
+		*ret_len = (size_t)len;
+	}
+	fclose(f);
+	return buf;
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median microseconds of parse + verify + plan; -1 when the contract does not verify. */
+static double median_us(const char *text, size_t len, const char *trust)
+{
+	static const struct node_caps caps = { .backend = "portable" };
+	struct verify_opts vo = { .trust_path = trust };
+	double t[ROUNDS];
+
+	for (int i = 0; i < ROUNDS; i++) {
+		struct pol_errors errs = { 0 };
+		double start = now_us();
+		struct contract *c = policy__parse(text, len, NULL, &errs);
+		int err = c ? policy__verify(c, &vo, &errs) : -1;
+		struct plan *p = err ? NULL : policy__plan(c, &caps);
+
+		t[i] = now_us() - start;
+		plan__free(p);
+		contract__free(c);
+		pol_errors__clear(&errs);
+		if (err)
+			return -1;
+	}
+	qsort(t, ROUNDS, sizeof(*t), cmp_double);
+	return t[ROUNDS / 2];
+}
+
+static int make_inputs(const char *dir)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; d=%s; v=tests/vectors; tests/vectors/mkpki.sh $d/pki >/dev/null;"
+		 "P=91110000100000000X; C=91310000MA1K00001B;"
+		 "parties=\"--party $P:$d/pki/$P.key:$d/pki/$P.crt --party $C:$d/pki/$C.key:$d/pki/$C.crt\";"
+		 "$v/sign.py examples/contracts/file-app-count-delete.json $d/typical.json $parties;"
+		 "cidrs=$(python3 -c 'print(\"[\" + \", \".join(\"10.%%d.%%d.0/24\" %% (i // 256, i %% 256)"
+		 " for i in range(5000)) + \"]\")');"
+		 "$v/variant.py examples/contracts/file-app-count-delete.json $d/u.json --set "
+		 "\"contractPolicies.prohibitionPolicies[0].constraints[0].constraintValue=\\\"$cidrs\\\"\";"
+		 "$v/sign.py $d/u.json $d/cidrs.json $parties",
+		 dir);
+	return system(cmd);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/pep-policy-bench.XXXXXX", path[256], trust[256], cmd[300];
+	const char *names[] = { "typical", "cidrs" };
+	double median[2];
+
+	if (!mkdtemp(dir) || make_inputs(dir)) {
+		fprintf(stderr, "policy_bench: cannot make the signed inputs\n");
+		return 1;
+	}
+	snprintf(trust, sizeof(trust), "%s/pki/root-ca.crt", dir);
+	for (int i = 0; i < 2; i++) {
+		size_t len = 0;
+		char *text;
+
+		snprintf(path, sizeof(path), "%s/%s.json", dir, names[i]);
+		text = slurp(path, &len);
+		median[i] = text ? median_us(text, len, trust) : -1;
+		free(text);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)system(cmd);
+	if (median[0] < 0 || median[1] < 0) {
+		fprintf(stderr, "policy_bench: an input did not verify\n");
+		return 1;
+	}
+	printf("verify+plan, median of %d: typical contract %.0f us (target <= 1000 us)\n", ROUNDS,
+	       median[0]);
+	printf("verify+plan, median of %d: 5000 CIDRs %.0f us (target <= 50000 us), %.1fx typical\n",
+	       ROUNDS, median[1], median[1] / median[0]);
+	return 0;
+}
