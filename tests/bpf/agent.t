@@ -9,7 +9,6 @@ set -u
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUTPUT:-.output}
-agent="$here/$out/pep-agent"
 pepctl_bin="$here/$out/pepctl"
 n=0
 failed=0
@@ -24,8 +23,9 @@ check() { # check NAME COMMAND...: ok when COMMAND succeeds
 }
 
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; fi
-cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-bpffs=$(awk '$3 == "bpf" { print $2; exit }' /proc/mounts)
+. "$here/scripts/lib.sh"
+cgroot=$(cgroup2_mount)
+bpffs=$(bpffs_mount)
 [ -n "$cgroot" ] || { echo "1..0 # SKIP cgroup v2 is not mounted"; exit 0; }
 [ -n "$bpffs" ] || { echo "1..0 # SKIP bpffs is not mounted (scripts/kernel-setup.sh)"; exit 0; }
 [ -x /usr/bin/python3 ] || { echo "1..0 # SKIP /usr/bin/python3 missing"; exit 0; }
@@ -48,36 +48,13 @@ trap cleanup EXIT INT TERM
 
 pepctl() { "$pepctl_bin" --socket "$SOCK" "$@"; }
 
-start_agent() {
-	"$agent" --state-dir "$W/state" --bpffs-dir "$PINS" --admin-socket "$SOCK" \
-		--trust "$W/pki/root-ca.crt" --cgroup "$CG" 2>>"$W/agent.log" &
-	agent_pid=$!
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && pepctl status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# in_cgroup CMD...: runs CMD as a process of the test's cgroup (the guarded one)
-in_cgroup() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "$@"; }
-
-sign() { # sign OUT TEMPLATE [variant args]: signed by provider and consumer
-	local dest=$1 template=$2
-	shift 2
-	"$here/tests/vectors/variant.py" "$template" "$W/unsigned.json" "$@" &&
-		"$here/tests/vectors/sign.py" "$W/unsigned.json" "$dest" \
-			--party "$P:$W/pki/$P.key:$W/pki/$P.crt" \
-			--party "$C:$W/pki/$C.key:$W/pki/$C.crt" >/dev/null
-}
-
-# cat_file FILE: cat in a subshell whose stderr takes the shell's "Killed" notice
-cat_file() { (/usr/bin/cat "$1"; exit $?) 2>/dev/null; }
+start_agent() { pep_start_agent "$W/state" "$PINS" "$SOCK" "$W/pki/root-ca.crt" "$CG" "$W/agent.log"; }
+in_cgroup() { pep_in_cgroup "$CG" "$@"; }
+sign() { local dest=$1 template=$2; shift 2; pep_sign "$dest" "$template" "$W/pki" "$@"; }
+cat_file() { pep_cat "$1"; }
 
 read_with() { "$@" -c "import sys; sys.stdout.write(open('$W/data/research.csv').read())"; }
 
-P=91110000100000000X
-C=91310000MA1K00001B
 ID=C391310000MA1K00001B11002026010100000000000006S
 mkdir -p "$CG" "$W/data"
 printf 'id,value\n1,secret\n' >"$W/data/research.csv"
@@ -140,8 +117,7 @@ for _ in 1 2 3; do read_with /usr/bin/python3 >/dev/null 2>&1 && admitted=$((adm
 check "count lteq 5: exactly 5 uses in all, the 6th open is killed" [ $admitted -eq 2 ]
 check "pepctl show says no use is left" grep -q "0 left" <<<"$(pepctl show $ID)"
 
-kill -9 "$agent_pid"
-wait "$agent_pid" 2>/dev/null
+{ kill -9 "$agent_pid" && wait "$agent_pid"; } 2>/dev/null # the shell's notice, not an error
 agent_pid=
 cat_file "$W/data/research.csv" >/dev/null
 check "with the agent killed (-9), a forbidden open is still refused" [ $? -eq 137 ]

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shell helpers shared by the demo and the end-to-end tests. Source it with `here` set to the
+# top of the tree and `out` to the build directory (read once, here).
+
+pep_bin="$here/${out:-.output}"
+
+# The cgroup v2 and bpffs mounts, wherever the system put them (/proc/mounts).
+cgroup2_mount() { awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts; }
+bpffs_mount() { awk '$3 == "bpf" { print $2; exit }' /proc/mounts; }
+
+# pep_sign OUT TEMPLATE PKI [variant.py args]: the template, changed by variant.py, signed by
+# the provider and the consumer of the test PKI in PKI (tests/vectors/mkpki.sh).
+pep_sign() {
+	local dest=$1 template=$2 pki=$3 p=91110000100000000X c=91310000MA1K00001B
+	shift 3
+	"$here/tests/vectors/variant.py" "$template" "$dest.unsigned" "$@" &&
+		"$here/tests/vectors/sign.py" "$dest.unsigned" "$dest" \
+			--party "$p:$pki/$p.key:$pki/$p.crt" \
+			--party "$c:$pki/$c.key:$pki/$c.crt" >/dev/null &&
+		rm -f "$dest.unsigned"
+}
+
+# pep_start_agent STATE PINS SOCKET TRUST CGROUP LOG: starts pep-agent in the background
+# (its pid in agent_pid) and waits until it answers on its admin socket.
+pep_start_agent() {
+	"$pep_bin/pep-agent" --state-dir "$1" --bpffs-dir "$2" --admin-socket "$3" \
+		--trust "$4" --cgroup "$5" 2>>"$6" &
+	agent_pid=$!
+	for _ in $(seq 100); do
+		"$pep_bin/pepctl" --socket "$3" status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# pep_in_cgroup CGROUP CMD...: runs CMD as a process of CGROUP (the guarded one).
+pep_in_cgroup() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"; }
+
+# pep_cat FILE: cat in a subshell that takes the shell's "Killed" notice (status 137 stays).
+pep_cat() { (/usr/bin/cat "$1"; exit $?) 2>/dev/null; }
