@@ -1,41 +1,102 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# The main job: a contract made and signed by three parties (with keys made here, by the
-# openssl CLI), verified by the node, and the plan of what the node does with each clause.
+# The main job: a contract signed by its parties (keys made here by the openssl CLI), verified
+# and planned by the node, then enforced by the agent against real programs, and terminated
+# with a signed destruction proof. Root. Everything it makes (cgroup, pins, files) is its own
+# and removed at the end.
 set -eu
 
-out=${1:-.output}
 here=$(cd "$(dirname "$0")/.." && pwd)
-pepctl="$here/$out/pepctl"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+out=${1:-.output}
+. "$here/scripts/lib.sh"
 
-say() { printf '\n== %s\n' "$*"; }
+W=$(mktemp -d /tmp/pep-demo.XXXXXX)
+CG="$(cgroup2_mount)/pep-demo-$$"
+PINS="$(bpffs_mount)/pep-demo-$$"
+SOCK="$W/admin.sock"
+ID=C391310000MA1K00001B11002026010100000000000006S
+agent_pid=
 
-say "Making a test PKI (an SM2 root CA, an SM2 provider, a P-256 consumer) in $work"
-"$here/tests/vectors/mkpki.sh" "$work/pki" >/dev/null
-P=91110000100000000X
-C=91310000MA1K00001B
-"$here/tests/vectors/sign.py" "$here/examples/contracts/file-app-count-delete.json" \
-	"$work/contract.json" \
-	--party "$P:$work/pki/$P.key:$work/pki/$P.crt" \
-	--party "$C:$work/pki/$C.key:$work/pki/$C.crt"
+cleanup() {
+	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+	[ -f "$CG/cgroup.procs" ] && xargs -r kill -9 <"$CG/cgroup.procs" 2>/dev/null
+	rmdir "$CG" 2>/dev/null || true
+	rm -rf "$PINS" "$W"
+}
+trap cleanup EXIT INT TERM
 
-say "The node verifies the signed contract and prints its plan"
-"$pepctl" verify --trust "$work/pki/root-ca.crt" "$work/contract.json"
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
+read_csv() { /usr/bin/python3 -c "import sys; sys.stdout.write(open('$W/data/research.csv').read())"; }
 
-say "Someone raises the read count from 5 to 500 after signing: the node refuses the contract"
-sed 's/"constraintValue": "5"/"constraintValue": "500"/' "$work/contract.json" >"$work/forged.json"
-if "$pepctl" verify --trust "$work/pki/root-ca.crt" "$work/forged.json"; then
-	echo "demo: the forged contract was accepted" >&2
-	exit 1
-fi
+[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it loads BPF programs)" >&2; exit 1; }
 
-say "A contract with terms this node cannot honour: the plan says which, and why"
-"$here/tests/vectors/sign.py" "$here/examples/contracts/scenario5-ciphertext.json" \
-	"$work/scenario5.json" \
-	--party "$P:$work/pki/$P.key:$work/pki/$P.crt" \
-	--party "$C:$work/pki/$C.key:$work/pki/$C.crt" >/dev/null
-"$pepctl" verify --trust "$work/pki/root-ca.crt" "$work/scenario5.json" | sed -n '/^plan/,$p'
+say "A provider and a consumer sign a contract: /usr/bin/python3 and /usr/bin/sqlite3 may read"
+echo "the product P-RESEARCH-CSV 5 times, holders may not send it anywhere, delete at the end."
+"$here/tests/vectors/mkpki.sh" "$W/pki" >/dev/null
+pep_sign "$W/contract.json" "$here/examples/contracts/file-app-count-delete.json" "$W/pki"
 
-say "Kernel enforcement of the plan: not yet (it arrives with the agent)"
+say "The node checks it without the agent: verdict and plan (what it does with each clause)"
+run "$pep_bin/pepctl" verify --trust "$W/pki/root-ca.crt" "$W/contract.json"
+
+say "Someone raises the count to 500 after signing: the node refuses the contract"
+sed 's/"constraintValue": "5"/"constraintValue": "500"/' "$W/contract.json" >"$W/forged.json"
+"$pep_bin/pepctl" verify --trust "$W/pki/root-ca.crt" "$W/forged.json" | grep -v "^  hash" || true
+
+say "The agent starts, probes the kernel and enforces the contract on a generated CSV"
+mkdir -p "$CG" "$W/data"
+printf 'patient,age,diagnosis\n1,54,J45\n2,61,E11\n' >"$W/data/research.csv"
+pep_start_agent "$W/state" "$PINS" "$SOCK" "$W/pki/root-ca.crt" "$CG" "$W/agent.log"
+run pepctl status
+run pepctl bind P-RESEARCH-CSV "$W/data"
+run pepctl apply "$W/contract.json"
+
+say "The listed application reads the data (use 1 of 5)"
+run read_csv
+
+say "Another program is killed before it can read a byte"
+printf '$ cat %s\n' "$W/data/research.csv"
+pep_cat "$W/data/research.csv" || echo "(cat: killed, status $?)"
+
+say "A holder of the data may not send it out: its connection is refused"
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$W/port" &
+listener=$!
+for _ in $(seq 50); do [ -s "$W/port" ] && break; sleep 0.1; done
+pep_in_cgroup "$CG" /usr/bin/python3 -c "
+import socket
+data = open('$W/data/research.csv').read()
+try:
+    socket.create_connection(('127.0.0.1', $(cat "$W/port")), timeout=5).sendall(data.encode())
+    print('sent: the guard failed')
+except PermissionError as e:
+    print('python3 (holding the data):', e)"
+kill "$listener"
+
+say "A copy made by the allowed application is a derived copy: protected like the original"
+run /usr/bin/python3 -c "import shutil; shutil.copy('$W/data/research.csv', '$W/copy.csv')" \
+	</dev/null >/dev/null 2>&1
+pep_cat "$W/copy.csv" >/dev/null || echo "cat copy.csv: killed, status $?"
+
+say "Uses 4 and 5 are admitted, then the count has run out"
+for i in 4 5 6; do
+	if read_csv >/dev/null 2>&1; then echo "read $i: admitted"; else echo "read $i: killed (count used up)"; fi
+done 2>/dev/null
+run pepctl show "$ID"
+
+say "The agent is killed with -9: enforcement goes on, then a new agent adopts it"
+{ kill -9 "$agent_pid" && wait "$agent_pid"; } 2>/dev/null || true
+pep_cat "$W/data/research.csv" >/dev/null || echo "cat with no agent running: killed, status $?"
+pep_start_agent "$W/state" "$PINS" "$SOCK" "$W/pki/root-ca.crt" "$CG" "$W/agent.log"
+run pepctl show "$ID"
+
+say "What the kernel decided (records)"
+pepctl records --contract "$ID" | tail -6
+
+say "The contract is terminated: every file and the copy are deleted, with a signed proof"
+run pepctl terminate "$ID"
+ls "$W/data" "$W/copy.csv" 2>&1 | sed 's/^/  /'
+run pepctl show "$ID" --history
+
+say "Done: the demo removes its cgroup, pins and files"

@@ -121,7 +121,8 @@ static void print_show(const cJSON *r)
 	if (cJSON_GetObjectItem(r, "uses_left"))
 		printf("uses: %.0f counted in this window, %.0f left\n", num(r, "uses"),
 		       num(r, "uses_left"));
-	printf("holders: %.0f processes\n", num(r, "holders"));
+	if (cJSON_GetObjectItem(r, "holders"))
+		printf("holders: %.0f processes\n", num(r, "holders"));
 	cJSON_ArrayForEach(d, cJSON_GetObjectItem(r, "derived"))
 		printf("derived copy: %s\n", d->valuestring);
 	cJSON_ArrayForEach(h, cJSON_GetObjectItem(r, "history"))
