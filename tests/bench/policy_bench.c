@@ -3,7 +3,7 @@
  * verify + plan, in process: a typical contract (file-app-count-delete, SM2 + P-256) and the
  * same contract with 5000 CIDRs in its networkAddress constraint. Prints medians of parse,
  * verify and plan together, and the ratio of the large to the typical one (same run).
- * The inputs are signed at start by tests/vectors/ (openssl CLI), in a temp dir.
+ * The inputs are signed at start by tests/bench/make-inputs.sh (openssl CLI), in a temp dir.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,19 +76,9 @@ static double median_us(const char *text, size_t len, const char *trust)
 
 static int make_inputs(const char *dir)
 {
-	char cmd[4096];
+	char cmd[300];
 
-	snprintf(cmd, sizeof(cmd),
-		 "set -e; d=%s; v=tests/vectors; tests/vectors/mkpki.sh $d/pki >/dev/null;"
-		 "P=91110000100000000X; C=91310000MA1K00001B;"
-		 "parties=\"--party $P:$d/pki/$P.key:$d/pki/$P.crt --party $C:$d/pki/$C.key:$d/pki/$C.crt\";"
-		 "$v/sign.py examples/contracts/file-app-count-delete.json $d/typical.json $parties;"
-		 "cidrs=$(python3 -c 'print(\"[\" + \", \".join(\"10.%%d.%%d.0/24\" %% (i // 256, i %% 256)"
-		 " for i in range(5000)) + \"]\")');"
-		 "$v/variant.py examples/contracts/file-app-count-delete.json $d/u.json --set "
-		 "\"contractPolicies.prohibitionPolicies[0].constraints[0].constraintValue=\\\"$cidrs\\\"\";"
-		 "$v/sign.py $d/u.json $d/cidrs.json $parties",
-		 dir);
+	snprintf(cmd, sizeof(cmd), "tests/bench/make-inputs.sh %s", dir);
 	return system(cmd);
 }
 
