@@ -17,6 +17,7 @@
 
 #include "agent/admin.h"
 #include "agent/log.h"
+#include "agent/unixsock.h"
 
 /* A request holds at most one contract (4 MiB) plus its framing. */
 #define MAX_REQUEST (8u << 20)
@@ -91,14 +92,6 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		bufferevent_free(bev);
 }
 
-static bool peer_is_root(int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
-}
-
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
 		      int socklen, void *arg)
 {
@@ -107,7 +100,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 	/* The socket file is 0600 already; the credential check also covers a socket passed
 	 * on or a directory whose mode was changed by hand. */
-	if (!peer_is_root(fd)) {
+	if (!unix_peer_is_root(fd)) {
 		log_warn("admin socket: refused a client that is not root");
 		close(fd);
 		return;
@@ -121,30 +114,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
-static int listen_unix(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	mode_t old_mask;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	(void)unlink(path); /* a socket left by an agent that died */
-	old_mask = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old_mask);
-	if (r < 0 || listen(fd, 16) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 struct admin *admin__open(struct event_base *base, const char *path, admin_handler handler,
 			  void *ctx)
 {
@@ -156,7 +125,7 @@ struct admin *admin__open(struct event_base *base, const char *path, admin_handl
 	a->handler = handler;
 	a->ctx = ctx;
 	a->path = strdup(path);
-	fd = listen_unix(path);
+	fd = unix_listen_root(path);
 	if (fd < 0 || !a->path) {
 		errno = fd < 0 ? -fd : ENOMEM;
 		goto fail;

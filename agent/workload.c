@@ -37,6 +37,7 @@
 
 #include "agent/caller.h"
 #include "agent/log.h"
+#include "agent/unixsock.h"
 #include "agent/workload.h"
 #include "tools/workload_proto.h"
 
@@ -751,30 +752,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	LIST_INSERT_HEAD(&w->conns, cn, link);
 }
 
-/* Root only: mode 0600 from the umask, and SO_PEERCRED on every request. */
-static int listen_unix(const char *path)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	mode_t old_mask;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	(void)unlink(path); /* a socket left by an agent that died */
-	old_mask = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old_mask);
-	if (r < 0 || listen(fd, 16) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
 
 /* ---- the supervisor -------------------------------------------------------------------- */
 
@@ -785,7 +762,7 @@ static int open_socket(struct workloads *w, const char *path)
 	w->socket_path = strdup(path);
 	if (!w->socket_path)
 		return -ENOMEM;
-	fd = listen_unix(path);
+	fd = unix_listen_root(path);
 	if (fd < 0)
 		return fd;
 	w->listener = evconnlistener_new(w->base, on_accept, w,
