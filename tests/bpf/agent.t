@@ -67,6 +67,9 @@ out=$(pepctl apply "$W/core.json" 2>&1)
 check "apply of an unbound product is refused, naming the product" \
 	grep -q "P-RESEARCH-CSV.*not bound" <<<"$out"
 
+out=$(pepctl bind P-RESEARCH-CSV "$W/data" "$W/missing.csv" 2>&1)
+check "bind to a missing file is refused, naming it, and binds nothing" \
+	grep -q "missing.csv: No such file" <<<"$out"
 check "bind the product to a directory" quiet pepctl bind P-RESEARCH-CSV "$W/data"
 check "apply the signed contract" quiet pepctl apply "$W/core.json"
 
@@ -74,6 +77,14 @@ sign "$W/forged.json" "$here/examples/contracts/file-app-count-delete.json"
 sed -i 's/"constraintValue": "5"/"constraintValue": "500"/' "$W/forged.json"
 out=$(pepctl apply "$W/forged.json" 2>&1)
 check "a contract changed after signing is refused" grep -q "does not verify" <<<"$out"
+
+sign "$W/nobin.json" "$here/examples/contracts/file-app-count-delete.json" --serial 9 \
+	--set 'contractPolicies.permissionPolicies[0].constraints[0].constraintValue="[/usr/bin/no-such-tool]"'
+out=$(pepctl apply "$W/nobin.json" 2>&1)
+check "a contract naming a binary that does not exist is refused, naming it" \
+	grep -q "application /usr/bin/no-such-tool: No such file" <<<"$out"
+check "... nothing of it was applied, and the agent keeps running" \
+	eval '! pepctl list | grep -q 00000000009 && pepctl status >/dev/null'
 
 check "the listed application (/usr/bin/python3) reads the data" \
 	[ "$(read_with /usr/bin/python3)" = "$(printf 'id,value\n1,secret')" ]
