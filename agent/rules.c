@@ -133,10 +133,12 @@ static int add_apps(struct contract_rules *r, const struct constraint *k, const 
 	r->app_deny_list = is_deny_list(k->op);
 	for (size_t i = 0; i < k->value.n; i++) {
 		/* stat follows symlinks: /usr/bin/python3 is the binary the kernel runs. */
-		if (stat(k->value.strings[i], &st) < 0 || !S_ISREG(st.st_mode)) {
-			pol_errors__add(errs, path, "application %s: %s", k->value.strings[i],
-					errno && !S_ISREG(st.st_mode) ? strerror(errno) :
-									"not a regular file");
+		const char *why = stat(k->value.strings[i], &st) < 0 ? strerror(errno) :
+				  !S_ISREG(st.st_mode)			 ? "not a regular file" :
+									   NULL;
+
+		if (why) {
+			pol_errors__add(errs, path, "application %s: %s", k->value.strings[i], why);
 			return -ENOENT;
 		}
 		if (push_inode(&r->apps, &r->n_apps, &st) < 0)
