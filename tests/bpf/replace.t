@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# A contract replaced by new versions while programs open its product in loops: no open is
+# ever admitted that neither version allows, and once the last version is applied the old
+# version's application is refused. Root; own cgroup, pins and files, removed at the end.
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+out=${OUTPUT:-.output}
+. "$here/scripts/lib.sh"
+n=0
+failed=0
+check() {
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; failed=$((failed + 1)); fi
+}
+
+[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; }
+[ -n "$(cgroup2_mount)" ] && [ -n "$(bpffs_mount)" ] ||
+	{ echo "1..0 # SKIP cgroup v2 or bpffs not mounted"; exit 0; }
+
+W=$(mktemp -d /tmp/pep-replace-test.XXXXXX)
+CG="$(cgroup2_mount)/pep-replace-$$"
+PINS="$(bpffs_mount)/pep-replace-$$"
+SOCK="$W/admin.sock"
+agent_pid=
+loops=()
+cleanup() {
+	[ ${#loops[@]} -gt 0 ] && kill "${loops[@]}" 2>/dev/null
+	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+	rmdir "$CG" 2>/dev/null
+	rm -rf "$PINS" "$W"
+}
+trap cleanup EXIT INT TERM
+pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
+
+# version APP OUT: the contract's one permission, read by APP only, 100000 uses; no holder
+# rules (a new version of a contract with egress or copy rules is refused while it runs).
+version() {
+	pep_sign "$2" "$here/examples/contracts/file-app-count-delete.json" "$W/pki" \
+		--set 'contractPolicies.prohibitionPolicies=[]' \
+		--set 'contractPolicies.obligationPolicies=[]' \
+		--set "contractPolicies.permissionPolicies[0].constraints[0].constraintValue=\"$1\"" \
+		--set 'contractPolicies.permissionPolicies[0].constraints[1].constraintValue="100000"'
+}
+
+# opener APP NAME: opens the product in a loop; one line per admitted open in W/NAME.ok
+opener() {
+	while :; do
+		("$1" "$W/data/p.csv" >/dev/null; exit $?) 2>/dev/null && echo >>"$W/$2.ok"
+	done
+}
+
+mkdir -p "$CG" "$W/data"
+echo "x" >"$W/data/p.csv"
+"$here/tests/vectors/mkpki.sh" "$W/pki" >/dev/null
+version /usr/bin/cat "$W/v1.json"
+version /usr/bin/tail "$W/v2.json"
+pep_start_agent "$W/state" "$PINS" "$SOCK" "$W/pki/root-ca.crt" "$CG" "$W/agent.log"
+pepctl bind P-RESEARCH-CSV "$W/data" >/dev/null
+check "version 1 (cat may read) applied" eval 'pepctl apply "$W/v1.json" >/dev/null'
+
+opener /usr/bin/cat cat & loops+=($!)
+opener /usr/bin/tail tail & loops+=($!)
+opener /usr/bin/head head & loops+=($!)
+ok=0
+for i in $(seq 10); do
+	pepctl apply "$W/v2.json" >/dev/null && pepctl apply "$W/v1.json" >/dev/null && ok=$((ok + 1))
+done
+pepctl apply "$W/v2.json" >/dev/null && ok=$((ok + 1))
+kill "${loops[@]}" 2>/dev/null
+wait "${loops[@]}" 2>/dev/null
+loops=()
+check "21 replacements while cat, tail and head open the product in loops" [ $ok -eq 11 ]
+check "both versions were in force during the churn (cat and tail were admitted)" \
+	[ -s "$W/cat.ok" ] && [ -s "$W/tail.ok" ]
+check "head, which neither version allows, was never admitted" [ ! -e "$W/head.ok" ]
+pep_cat "$W/data/p.csv" >/dev/null
+check "after the last replacement, cat (version 1 only) is refused" [ $? -eq 137 ]
+check "and tail (version 2) reads" eval '/usr/bin/tail "$W/data/p.csv" >/dev/null'
+check "the store holds every version" eval 'pepctl list | grep -q " v22 "'
+
+echo "1..$n"
+[ $failed -eq 0 ]
