@@ -81,5 +81,21 @@ check "after the last replacement, cat (version 1 only) is refused" [ $? -eq 137
 check "and tail (version 2) reads" eval '/usr/bin/tail "$W/data/p.csv" >/dev/null'
 check "the store holds every version" eval 'pepctl list | grep -q " v22 "'
 
+# Expiry: a contract whose endTime comes in 3 s; the kernel refuses from then on by itself.
+end=$(date -u -d "+3 seconds" +%Y-%m-%dT%H:%M:%SZ)
+pep_sign "$W/short.json" "$here/examples/contracts/file-app-count-delete.json" "$W/pki" \
+	--serial 11 --set "endTime=\"$end\"" \
+	--set 'contractPolicies.permissionPolicies[0].subjectInfo.dataProductId="P-SHORT"' \
+	--set 'contractPolicies.prohibitionPolicies=[]' --set 'contractPolicies.obligationPolicies=[]' \
+	--set 'contractPolicies.permissionPolicies[0].constraints[0].constraintValue="/usr/bin/cat"'
+mkdir -p "$W/short"
+echo "y" >"$W/short/s.csv"
+pepctl bind P-SHORT "$W/short" >/dev/null
+check "a contract ending in 3 s is applied" eval 'pepctl apply "$W/short.json" >/dev/null'
+check "before its end, cat reads" eval 'pep_cat "$W/short/s.csv" >/dev/null'
+sleep 4
+pep_cat "$W/short/s.csv" >/dev/null
+check "after its end, the kernel refuses cat (expired) with no agent action" [ $? -eq 137 ]
+
 echo "1..$n"
 [ $failed -eq 0 ]
