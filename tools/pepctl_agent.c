@@ -169,10 +169,14 @@ static void print_records(const cJSON *r)
 {
 	const cJSON *e;
 
-	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r, "records"))
-		printf("%s  %-9s %-10s pid %-7.0f uid %-5.0f %-15s %s %s\n", str(e, "time"),
-		       str(e, "verdict"), str(e, "kind"), num(e, "pid"), num(e, "uid"),
-		       str(e, "comm"), str(e, "contract"), str(e, "object"));
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r, "records")) {
+		const char *reason = str(e, "reason");
+
+		printf("%6.0f %s %-5s %-9s pid %-7.0f uid %-5.0f %-15s %s %s%s%s\n", num(e, "seq"),
+		       str(e, "time"), str(e, "verdict"), str(e, "kind"), num(e, "pid"),
+		       num(e, "uid"), str(e, "comm"), str(e, "contract"), str(e, "object"),
+		       *reason ? ": " : "", reason);
+	}
 }
 
 int cmd_records(int argc, char **argv)
