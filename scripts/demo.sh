@@ -23,7 +23,7 @@ cleanup() {
 	rmdir "$CG" 2>/dev/null || true
 	rm -rf "$PINS" "$W"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP PIPE
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }

@@ -44,7 +44,7 @@ cleanup() {
 	rm -rf "$PINS"
 	[ -n "${PEP_TEST_KEEP:-}" ] || rm -rf "$W"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP PIPE
 
 pepctl() { "$pepctl_bin" --socket "$SOCK" "$@"; }
 

@@ -32,7 +32,7 @@ cleanup() {
 	rmdir "$CG" 2>/dev/null
 	rm -rf "$PINS" "$W"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP PIPE
 pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
 
 # version APP OUT: the contract's one permission, read by APP only, 100000 uses; no holder
