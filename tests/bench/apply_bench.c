@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "policy/policy.h"
+#include "tests/bench/bench.h"
 #include "agent/guards.h"
 #include "agent/rules.h"
 
@@ -26,21 +27,6 @@ struct bench {
 	const char *trust;
 	char *data; /* the product's file */
 };
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static int lookup(const char *product, char ***ret, size_t *ret_n, void *ctx)
 {
@@ -84,22 +70,6 @@ static double apply_once(struct bench *b, const char *text, size_t len)
 	contract__free(c);
 	pol_errors__clear(&errs);
 	return t;
-}
-
-static char *slurp(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long len;
-
-	if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
-	    (buf = calloc(1, (size_t)len + 1)) && fread(buf, 1, (size_t)len, f) == (size_t)len)
-		*ret_len = (size_t)len;
-	else if (buf)
-		free(buf), buf = NULL;
-	if (f)
-		fclose(f);
-	return buf;
 }
 
 /* p50 and p99 of applying the contract in `path`; 0 on success. */
