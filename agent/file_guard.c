@@ -186,6 +186,8 @@ static int attach_all(struct file_guard *fg)
 
 	bpf_object__for_each_program(prog, fg->skel->obj)
 	{
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
+			continue; /* run by the agent, not attached */
 		if (i >= FILE_GUARD_PROGS) {
 			err = log_errno(-E2BIG, "file guard: more programs than FILE_GUARD_PROGS");
 			break;
@@ -353,6 +355,29 @@ int file_guard__unpin(struct file_guard *fg)
 			err = log_errno(r, "file guard: unpin map %s", bpf_map__name(map));
 	}
 	return err;
+}
+
+/* ---- the agent ------------------------------------------------------------------------ */
+
+/* A SEC("syscall") program runs in the calling thread, which is what file_trust_self needs.
+ * The kernel copies ctx back after the run (ctx_out must stay unset: net/bpf/test_run.c,
+ * bpf_prog_test_run_syscall()). Its return value goes to *ret_retval. */
+static int run_syscall_prog(struct bpf_program *prog, void *ctx, size_t size, int *ret_retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = ctx, .ctx_size_in = size);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+
+	if (!err)
+		*ret_retval = (int)o.retval;
+	return err;
+}
+
+int file_guard__trust_self(struct file_guard *fg)
+{
+	int err, ret = 0;
+
+	err = run_syscall_prog(fg->skel->progs.file_trust_self, NULL, 0, &ret);
+	return err ? err : ret;
 }
 
 /* ---- rules ---------------------------------------------------------------------------- */

@@ -45,6 +45,12 @@ void file_guard__destroy(struct file_guard *fg);
  * programs stop when the object is destroyed. */
 int file_guard__unpin(struct file_guard *fg);
 
+/* Exempts the calling process (its tgid and start time) from the programs' decisions,
+ * holders and copies: the agent, whose supervisor opens files for workloads and whose
+ * deletion code removes a product (bpf/file_guard.h, file_trusted). Replaces the process
+ * trusted before. */
+int file_guard__trust_self(struct file_guard *fg);
+
 /*
  * Sets or replaces slot's rule and its application list atomically: the list is written
  * under a new generation, then the rule (one hash update) switches to it, then the old

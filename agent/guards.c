@@ -74,6 +74,10 @@ struct guards *guards__open(const struct guards_opts *opts)
 	e->fg = file_guard__open(&fo);
 	if (!e->fg)
 		err = -errno;
+	/* The agent opens product files itself: for workloads (decided by guards__decide) and
+	 * to delete them at termination. */
+	if (!err)
+		err = file_guard__trust_self(e->fg);
 	if (!err) {
 		e->ng = net_guard__open(&no);
 		if (!e->ng)

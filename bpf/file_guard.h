@@ -137,6 +137,19 @@ struct fg_derived {
 /* file_hold_slots: HASH holder slot -> __u32 contract slot, for derived copies: a holder
  * bit tells which rule (and so which track-copies flag and slot) a new file inherits. */
 
+/*
+ * file_trusted: ARRAY of one fg_trusted, the agent's own process, which the programs do not
+ * decide on: its workload supervisor opens files on a workload's behalf (and has that open
+ * decided by file_decide, for the workload), its deletion code removes a terminated product.
+ * A process is its tgid AND its start time: a later process given the same pid is not
+ * trusted. Written by the file_trust_self program (the agent runs it); tgid 0: nobody.
+ */
+struct fg_trusted {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_ns; /* task->group_leader->start_boottime */
+};
+
 /* file_drops: PERCPU_ARRAY enum fg_drop -> __u64, what the programs could not record. */
 enum fg_drop {
 	FG_DROP_EVENT = 0,  /* ring buffer full: event lost */

@@ -755,6 +755,95 @@ static void test_unpin_detaches(void **state)
 	reads("/usr/bin/head", f, SECRET);
 }
 
+static int count_events_of(pid_t tgid)
+{
+	int i, n = 0;
+
+	for (i = 0; i < T.n_ev; i++)
+		n += T.ev[i].tgid == (__u32)tgid;
+	return n;
+}
+
+/* In a child: trusts itself, reads f twice past a count of 1 without becoming a holder, and
+ * a process it forks is still decided (killed). Exit 0 when all of that held. */
+static void trusted_child(const char *f)
+{
+	char buf[64];
+	int fd, st;
+	pid_t kid;
+
+	if (file_guard__trust_self(T.fg))
+		_exit(2);
+	for (int i = 0; i < 2; i++) {
+		fd = open(f, O_RDONLY);
+		if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+			_exit(3);
+		close(fd);
+	}
+	kid = fork();
+	if (kid == 0)
+		_exit(open(f, O_RDONLY) < 0 ? 2 : 0);
+	if (waitpid(kid, &st, 0) != kid || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+		_exit(4);
+	_exit(file_guard__holder(T.fg, getpid(), &(__u64){0}) == -ENOENT ? 0 : 5);
+}
+
+/* The agent's own process is not decided, counted, made a holder or reported; its children
+ * are; and a process with its pid but another start time is not the agent. */
+static void test_trusted_process(void **state)
+{
+	const char *f = new_file("trusted", SECRET);
+	struct fg_rule r = rule(FG_APP_ALLOW | FG_COUNT_LIMIT | FG_MARK_HOLDER);
+	struct fg_trusted agent, none = {};
+	int go[2], fd, st, zero = 0;
+	char path[128];
+	__u64 count, freq;
+	pid_t a, b;
+
+	r.count_limit = 1;
+	r.holder_slot = 18;
+	set_rule(18, &r, &T.cat, 1);
+	bind(18, f);
+	events(false);
+	fflush(NULL);
+	a = fork();
+	assert_true(a >= 0);
+	if (a == 0)
+		trusted_child(f);
+	assert_int_equal(waitpid(a, &st, 0), a);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(file_guard__uses(T.fg, 18, &count, &freq), 0);
+	assert_int_equal(count, 0);
+	events(true);
+	assert_int_equal(count_events_of(a), 0);
+	assert_int_equal(count_events(18, FG_EV_DENIED), 1); /* the grandchild */
+
+	/* b gets a's entry with its own pid: the start time still says it is not a */
+	snprintf(path, sizeof(path), "%s/file_trusted", T.pin_root);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &agent), 0);
+	assert_int_equal(agent.tgid, a);
+	assert_int_equal(pipe(go), 0);
+	b = fork();
+	assert_true(b >= 0);
+	if (b == 0) {
+		close(go[1]);
+		(void)!read(go[0], &st, 1);
+		_exit(open(f, O_RDONLY) < 0 ? 2 : 0);
+	}
+	agent.tgid = b;
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &agent, BPF_ANY), 0);
+	close(go[0]);
+	close(go[1]);
+	assert_int_equal(waitpid(b, &st, 0), b);
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &none, BPF_ANY), 0);
+	close(fd);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+}
+
 /* Nothing was lost on the way: no ring overflow, no full map. */
 static void test_nothing_dropped(void **state)
 {
@@ -787,6 +876,7 @@ int main(void)
 	    cmocka_unit_test(test_validity),
 	    cmocka_unit_test(test_clear_slot),
 	    cmocka_unit_test(test_unpin_detaches),
+	    cmocka_unit_test(test_trusted_process),
 	    cmocka_unit_test(test_nothing_dropped),
 	};
 	const char *why;
