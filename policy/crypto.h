@@ -3,6 +3,8 @@
 #ifndef PEP_POLICY_CRYPTO_H
 #define PEP_POLICY_CRYPTO_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <openssl/types.h>
@@ -32,6 +34,16 @@ X509 *x509_from_pem(const char *pem);
 int trust_store_load(const char *path, X509_STORE **ret_store, struct pol_errors *errs);
 /* NULL when `cert` chains to a certificate of `store` at time `t`, else OpenSSL's reason. */
 const char *trust_store_check(X509_STORE *store, X509 *cert, int64_t t);
+
+/* Decodes standard base64 (line breaks allowed); NULL when it is not base64. */
+unsigned char *base64_decode(const char *b64, size_t *ret_len);
+/* Whether sig is key's signature over data by the profile's algorithm for the key's kind:
+ * SM2 with SM3 and the default ID, ECDSA P-256 with SHA-256 (both DER or raw r||s), or pure
+ * Ed25519. */
+bool signature_verifies(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
+			const void *data, size_t len);
+/* The subject's CN (malloc'd UTF-8) when it has exactly one, else NULL. */
+char *x509_common_name(X509 *x);
 
 /* The reason of the most recent OpenSSL error; empties the queue for the next operation. */
 const char *openssl_reason(void);

@@ -14,17 +14,18 @@
 
 #include "policy/policy.h"
 #include "policy/crypto.h"
+#include "policy/internal.h"
+#include "policy/signed.h"
 
-/* The lists whose entries carry a `signature`: the profile's form and the two of Annex B. */
-static const char *const signature_lists[] = { "signatories", "signatoryEntities",
-					       "signatureList" };
+const char *const signatory_lists[N_SIGNATORY_LISTS] = { "signatories", "signatoryEntities",
+							 "signatureList" };
 
 /* Removes `signature` from the entries of the signatory lists, and nothing else: a member of
  * that name anywhere else is contract content and stays signed. */
 static void drop_signatures(cJSON *doc)
 {
-	for (size_t i = 0; i < sizeof(signature_lists) / sizeof(signature_lists[0]); i++) {
-		cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, signature_lists[i]);
+	for (size_t i = 0; i < N_SIGNATORY_LISTS; i++) {
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, signatory_lists[i]);
 		cJSON *entry;
 
 		if (!cJSON_IsArray(list))
@@ -35,17 +36,12 @@ static void drop_signatures(cJSON *doc)
 	}
 }
 
-char *contract__canonical(const struct contract *c, size_t *ret_len)
+char *contract_doc__canonical(const cJSON *doc, size_t *ret_len)
 {
-	cJSON *copy;
+	cJSON *copy = cJSON_Duplicate(doc, true);
 	char *out;
 	int err;
 
-	if (!c || !c->doc) {
-		errno = EINVAL;
-		return NULL;
-	}
-	copy = cJSON_Duplicate(c->doc, true);
 	if (!copy) {
 		errno = ENOMEM;
 		return NULL;
@@ -56,6 +52,15 @@ char *contract__canonical(const struct contract *c, size_t *ret_len)
 	cJSON_Delete(copy);
 	errno = err;
 	return out;
+}
+
+char *contract__canonical(const struct contract *c, size_t *ret_len)
+{
+	if (!c || !c->doc) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return contract_doc__canonical(c->doc, ret_len);
 }
 
 enum digest_alg contract__digest_alg(const struct contract *c)

@@ -11,6 +11,10 @@ struct pol_errors;
 #define POLICY_MAX_DEPTH     16
 #define POLICY_DEFAULT_BYTES (4u << 20)
 
+/* The lists whose entries carry a `signature`: the profile's form and the two of Annex B. */
+#define N_SIGNATORY_LISTS 3
+extern const char *const signatory_lists[N_SIGNATORY_LISTS];
+
 /* JSON paths: "a.b[2].c". Both return a malloc'd string or NULL. */
 char *path_member(const char *parent, const char *name);
 char *path_index(const char *parent, size_t index);

@@ -5,7 +5,6 @@
  * period. Every problem is reported, each at the JSON path it concerns.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -60,85 +58,12 @@ signatory_error(const struct verifier *v, const struct signatory *s, const char 
 
 /* ---- signatures ------------------------------------------------------------------------ */
 
-/* Decodes standard base64 (line breaks allowed); NULL when it is not base64. */
-static unsigned char *base64_decode(const char *b64, size_t *ret_len)
-{
-	size_t in = strlen(b64);
-	unsigned char *out = malloc(in / 4 * 3 + 3);
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	int n = 0, tail = 0;
-
-	if (!out || !ctx || in > INT_MAX)
-		goto fail;
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, out, &n, (const unsigned char *)b64, (int)in) < 0 ||
-	    EVP_DecodeFinal(ctx, out + n, &tail) != 1 || n + tail == 0)
-		goto fail;
-	EVP_ENCODE_CTX_free(ctx);
-	*ret_len = (size_t)(n + tail);
-	return out;
-fail:
-	EVP_ENCODE_CTX_free(ctx);
-	free(out);
-	return NULL;
-}
-
-/* SM2 and ECDSA signatures are DER; some signers write r||s (32 bytes each) instead. Returns
- * the DER form of a raw signature, or NULL when `sig` is not one. */
-static unsigned char *raw_to_der(const unsigned char *sig, size_t len, size_t *ret_len)
-{
-	const unsigned char *p = sig;
-	ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)len);
-	BIGNUM *r_bn, *s_bn;
-	unsigned char *der = NULL;
-	int n;
-
-	if (s || len != 64) {
-		ECDSA_SIG_free(s); /* DER already, or neither form */
-		return NULL;
-	}
-	s = ECDSA_SIG_new();
-	r_bn = BN_bin2bn(sig, 32, NULL);
-	s_bn = BN_bin2bn(sig + 32, 32, NULL);
-	if (!s || !r_bn || !s_bn || ECDSA_SIG_set0(s, r_bn, s_bn) != 1) {
-		BN_free(r_bn);
-		BN_free(s_bn);
-	} else if ((n = i2d_ECDSA_SIG(s, &der)) > 0) {
-		*ret_len = (size_t)n;
-	}
-	ECDSA_SIG_free(s);
-	return der;
-}
-
-/* SM2 with SM3 and the default ID, ECDSA with SHA-256, or pure Ed25519 (no digest). */
-static bool signature_verifies(EVP_PKEY *key, enum key_kind kind, const unsigned char *sig,
-			       size_t sig_len, const struct verifier *v)
-{
-	static const char *const digests[] = { [KEY_OTHER] = NULL, [KEY_SM2] = "SM3",
-					       [KEY_P256] = "SHA256", [KEY_ED25519] = NULL };
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = NULL;
-	bool ok = false;
-
-	if (!md || EVP_DigestVerifyInit_ex(md, &pctx, digests[kind], NULL, NULL, key, NULL) != 1)
-		goto cleanup;
-	/* SM2 hashes the signer's ID into the message digest (Z); OpenSSL 3.0 has no default.
-	 * The digest starts at EVP_DigestVerify(), so setting it after init is in time. */
-	if (kind == KEY_SM2 && EVP_PKEY_CTX_set1_id(pctx, SM2_DEFAULT_ID, SM2_DEFAULT_ID_LEN) != 1)
-		goto cleanup;
-	ok = EVP_DigestVerify(md, sig, sig_len, v->data, v->len) == 1;
-cleanup:
-	EVP_MD_CTX_free(md);
-	ERR_clear_error(); /* a signature that does not verify is the whole answer */
-	return ok;
-}
-
 static bool check_signature(const struct verifier *v, const struct signatory *s, X509 *cert)
 {
 	EVP_PKEY *key = X509_get0_pubkey(cert);
 	enum key_kind kind = key ? key_kind_of(key) : KEY_OTHER;
-	unsigned char *sig = NULL, *der = NULL;
-	size_t len = 0, der_len = 0;
+	unsigned char *sig = NULL;
+	size_t len = 0;
 	bool ok = false;
 
 	if (kind == KEY_OTHER) {
@@ -156,14 +81,11 @@ static bool check_signature(const struct verifier *v, const struct signatory *s,
 		signatory_error(v, s, "signature", "signature is not base64");
 		goto cleanup;
 	}
-	if (kind != KEY_ED25519)
-		der = raw_to_der(sig, len, &der_len);
-	ok = signature_verifies(key, kind, der ? der : sig, der ? der_len : len, v);
+	ok = signature_verifies(key, sig, len, v->data, v->len);
 	if (!ok)
 		signatory_error(v, s, "signature", "signature does not verify with the "
 				"certificate's %s key", key_kind_name(key));
 cleanup:
-	OPENSSL_free(der);
 	free(sig);
 	return ok;
 }
@@ -173,25 +95,17 @@ cleanup:
 /* The subject has exactly one CN, and it is the signatory's entity id. */
 static bool check_subject(const struct verifier *v, const struct signatory *s, X509 *cert)
 {
-	const X509_NAME *name = X509_get_subject_name(cert);
-	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
 	const char *id = s->entity_id ? s->entity_id : "";
-	unsigned char *cn = NULL;
-	bool ok = false;
+	char *cn = x509_common_name(cert);
+	bool ok = cn && strcmp(cn, id) == 0;
 
-	if (i < 0 || X509_NAME_get_index_by_NID(name, NID_commonName, i) >= 0)
+	if (!cn)
 		signatory_error(v, s, "certificate", "certificate subject must have one CN, the "
 				"signatoryEntityId \"%s\"", id);
-	else if (ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)))
-		 < 0)
-		signatory_error(v, s, "certificate", "certificate CN is not a string");
-	else if (strcmp((char *)cn, id) != 0)
+	else if (!ok)
 		signatory_error(v, s, "certificate", "certificate CN \"%s\" is not "
-				"signatoryEntityId \"%s\"", (char *)cn, id);
-	else
-		ok = true;
-	OPENSSL_free(cn);
-	ERR_clear_error();
+				"signatoryEntityId \"%s\"", cn, id);
+	free(cn);
 	return ok;
 }
 
