@@ -34,7 +34,8 @@ LDFLAGS += -fsanitize=$(SAN)
 endif
 
 POLICY_LIBS := -lcjson -lcrypto
-AGENT_LIBS := -lbpf -lelf -lz -lseccomp -levent -lsqlite3
+HTTPS_LIBS := -levent_openssl -levent -lssl
+AGENT_LIBS := -lbpf -lelf -lz -lseccomp $(HTTPS_LIBS) -lsqlite3
 TEST_LIBS := -lcmocka
 
 # -mcpu=v3: atomic fetch-and-add/or (exact use counts, holder bits) need BPF ISA v3 (>= 5.12).
@@ -45,6 +46,8 @@ POLICY_SRCS := $(wildcard policy/*.c)
 POLICY_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(POLICY_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.skel.h,$(BPF_SRCS))
+HTTPS_SRCS := $(wildcard https/*.c)
+HTTPS_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(HTTPS_SRCS))
 AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 PEPCTL_SRCS := $(wildcard tools/pepctl*.c)
@@ -77,7 +80,7 @@ $(OUTPUT)/libpolicy.a: $(POLICY_OBJS)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(OUTPUT)/%.o: %.c $(wildcard policy/*.h bpf/*.h agent/*.h tools/*.h tests/unit/*.h) | $(BPF_SKELS)
+$(OUTPUT)/%.o: %.c $(wildcard policy/*.h https/*.h bpf/*.h agent/*.h tools/*.h tests/unit/*.h) | $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -105,11 +108,16 @@ $(OUTPUT)/pepctl: $(patsubst %.c,$(OUTPUT)/%.o,$(PEPCTL_SRCS)) $(OUTPUT)/libpoli
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) -lseccomp -o $@
 
+# ---- https/: mutual-TLS server and client, shared by the agent and tds-platform ----------
+$(OUTPUT)/libhttps.a: $(HTTPS_OBJS)
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
+
 $(OUTPUT)/libagent.a: $(AGENT_OBJS)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(OUTPUT)/pep-agent: $(OUTPUT)/agent/main.o $(OUTPUT)/libagent.a $(OUTPUT)/libpolicy.a
+$(OUTPUT)/pep-agent: $(OUTPUT)/agent/main.o $(OUTPUT)/libagent.a $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) -o $@
 
@@ -122,11 +130,11 @@ $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(TEST_LIBS) -o $@
 
-$(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libpolicy.a
+$(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) $(TEST_LIBS) -o $@
 
-$(OUTPUT)/tests/bench/%: $(OUTPUT)/tests/bench/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libpolicy.a
+$(OUTPUT)/tests/bench/%: $(OUTPUT)/tests/bench/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) $(TEST_LIBS) -o $@
 

@@ -15,6 +15,7 @@ struct event_base;
 struct event;
 struct store;
 struct admin;
+struct https_server;
 struct guards;
 struct records;
 struct cJSON;
@@ -29,6 +30,7 @@ struct agent {
 	struct event_base *base;
 	struct store *store;
 	struct admin *admin;
+	struct https_server *api; /* the platform API, when `listen` is set */
 	struct guards *guards;
 	struct event *guard_events[2];
 	struct records *records;

@@ -19,6 +19,12 @@ static const struct {
 	{ "trust", offsetof(struct agent_config, trust), "/etc/pep/trust" },
 	{ "backend", offsetof(struct agent_config, backend), "auto" },
 	{ "cgroup", offsetof(struct agent_config, cgroup), "" },
+	{ "listen", offsetof(struct agent_config, listen), "" },
+	{ "tls_cert", offsetof(struct agent_config, tls_cert), "/etc/pep/agent.crt" },
+	{ "tls_key", offsetof(struct agent_config, tls_key), "/etc/pep/agent.key" },
+	{ "platform_ca", offsetof(struct agent_config, platform_ca), "/etc/pep/platform-ca.crt" },
+	{ "platform_ids", offsetof(struct agent_config, platform_ids), "" },
+	{ "max_body_bytes", offsetof(struct agent_config, max_body_bytes), "4194304" },
 };
 
 static char **field(struct agent_config *cfg, size_t i)
@@ -46,6 +52,9 @@ int config__set(struct agent_config *cfg, const char *key, const char *value)
 		return add_bind(cfg, value);
 	if (!strcmp(key, "backend") && strcmp(value, "auto") && strcmp(value, "lsm") &&
 	    strcmp(value, "portable"))
+		return -EINVAL;
+	if (!strcmp(key, "max_body_bytes") &&
+	    (!*value || value[strspn(value, "0123456789")] || strtoull(value, NULL, 10) == 0))
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char *copy;
@@ -101,7 +110,9 @@ static int read_file(struct agent_config *cfg, FILE *f, char *err, size_t errlen
 			snprintf(err, errlen, "line %d: %s", lineno,
 				 r == -EINVAL ? "expected `key = value` with a known key "
 						"(state_dir, bpffs_dir, admin_socket, trust, "
-						"backend auto|lsm|portable, cgroup, bind)" :
+						"backend auto|lsm|portable, cgroup, bind, listen, "
+						"tls_cert, tls_key, platform_ca, platform_ids, "
+						"max_body_bytes N)" :
 						strerror(-r));
 			return r;
 		}

@@ -15,6 +15,12 @@ struct agent_config {
 	char *trust;	    /* /etc/pep/trust: CA file or directory for contract signatures */
 	char *backend;	    /* auto, lsm or portable */
 	char *cgroup;	    /* cgroup v2 directory guarded; "" = the cgroup2 mount (all) */
+	char *listen;	    /* platform API (HTTPS, mutual TLS) ADDR:PORT; "" = off */
+	char *tls_cert;	    /* the API's certificate chain (PEM) */
+	char *tls_key;	    /* its private key */
+	char *platform_ca;  /* CA file that platforms' client certificates must chain to */
+	char *platform_ids; /* comma list: client certificate CNs served */
+	char *max_body_bytes; /* largest request body, decimal */
 	char **binds;	    /* "PRODUCT TARGET..." lines, applied at start */
 	size_t n_binds;
 };

@@ -18,6 +18,7 @@
 
 #include "agent/admin.h"
 #include "agent/agent.h"
+#include "agent/api.h"
 #include "agent/guards.h"
 #include "agent/log.h"
 #include "agent/nodekey.h"
@@ -27,7 +28,9 @@
 static const char usage[] =
 	"usage: pep-agent [--config FILE] [--state-dir DIR] [--bpffs-dir DIR]\n"
 	"                 [--admin-socket PATH] [--trust PATH] [--backend auto|lsm|portable]\n"
-	"                 [--cgroup DIR] [--verbose]\n";
+	"                 [--cgroup DIR] [--listen ADDR:PORT] [--tls-cert FILE]\n"
+	"                 [--tls-key FILE] [--platform-ca FILE] [--platform-ids ID,...]\n"
+	"                 [--max-body-bytes N] [--verbose]\n";
 
 static int parse_args(int argc, char **argv, struct agent_config *cfg)
 {
@@ -39,12 +42,20 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		{ "trust", required_argument, NULL, 't' },
 		{ "backend", required_argument, NULL, 'B' },
 		{ "cgroup", required_argument, NULL, 'g' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "platform-ca", required_argument, NULL, 'P' },
+		{ "platform-ids", required_argument, NULL, 'I' },
+		{ "max-body-bytes", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 },
 	};
 	static const char *const keys[128] = {
 		['s'] = "state_dir", ['b'] = "bpffs_dir", ['a'] = "admin_socket",
 		['t'] = "trust",     ['B'] = "backend",   ['g'] = "cgroup",
+		['l'] = "listen",    ['C'] = "tls_cert",  ['K'] = "tls_key",
+		['P'] = "platform_ca", ['I'] = "platform_ids", ['m'] = "max_body_bytes",
 	};
 	const char *config = NULL;
 	char err[256] = "";
@@ -159,6 +170,9 @@ static int start(struct agent *a)
 	a->admin = admin__open(a->base, a->cfg.admin_socket, agent_command, a);
 	if (!a->admin)
 		return log_errno(-errno, "admin socket %s", a->cfg.admin_socket);
+	r = api__open(a);
+	if (r)
+		return r;
 	log_info("ready: admin socket %s, pins %s", a->cfg.admin_socket, a->cfg.bpffs_dir);
 	return 0;
 }
@@ -190,6 +204,7 @@ int main(int argc, char **argv)
 	if (!r)
 		r = event_base_dispatch(a.base) < 0 ? -EIO : 0;
 out:
+	api__close(&a);
 	admin__close(a.admin);
 	for (int i = 0; i < 2; i++)
 		if (a.guard_events[i])

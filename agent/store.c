@@ -27,7 +27,9 @@ static const char schema[] =
 	"  id TEXT NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL, path TEXT NOT NULL,"
 	"  PRIMARY KEY (id, dev, ino));"
 	"CREATE TABLE IF NOT EXISTS proofs ("
-	"  id TEXT NOT NULL, time INTEGER NOT NULL, proof TEXT NOT NULL);";
+	"  id TEXT NOT NULL, time INTEGER NOT NULL, proof TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS notices ("
+	"  digest TEXT PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL);";
 
 /* SQLite result codes are not errnos; the callers only need to know what kind of failure. */
 static int sqlite_errno(int rc)
@@ -230,6 +232,48 @@ int store__for_each_binding(struct store *s, const char *product,
 		       (const char *)sqlite3_column_text(st, 1), ctx);
 	sqlite3_finalize(st);
 	return r ? r : sqlite_errno(rc);
+}
+
+/* One integer from a query with one or two text parameters; -ENOENT when there is no row. */
+static int query_int(struct store *s, const char *sql, const char *a, const char *b,
+		     int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+}
+
+int store__find_version(struct store *s, const char *id, const char *hash, int *ret_version)
+{
+	int64_t v;
+	int r = query_int(s, "SELECT MAX(version) FROM contracts WHERE id = ? AND hash = ? "
+			     "HAVING COUNT(*) > 0", id, hash, &v);
+
+	if (!r)
+		*ret_version = (int)v;
+	return r;
+}
+
+int store__add_notice(struct store *s, const char *digest, const char *id)
+{
+	return exec(s, "INSERT INTO notices VALUES (?, ?, ?)", "tti", digest, id,
+		    (int64_t)time(NULL));
+}
+
+int store__find_notice(struct store *s, const char *digest, int64_t *ret_time)
+{
+	return query_int(s, "SELECT time FROM notices WHERE digest = ?", digest, NULL, ret_time);
 }
 
 int store__add_proof(struct store *s, const char *id, const char *proof_json)

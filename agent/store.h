@@ -49,6 +49,16 @@ int store__for_each_binding(struct store *s, const char *product,
 int store__add_copy(struct store *s, const char *id, uint64_t dev, uint64_t ino, const char *path);
 int store__copy_path(struct store *s, const char *id, uint64_t dev, uint64_t ino, char **ret_path);
 
+/* The version of contract `id` filed with this hash: the same body seen before (a replay).
+ * -ENOENT when there is none. */
+int store__find_version(struct store *s, const char *id, const char *hash, int *ret_version);
+
+/* Terminate notices accepted, by the digest of their signed bytes, so that the same notice
+ * is not accepted twice. */
+int store__add_notice(struct store *s, const char *digest, const char *id);
+/* When the notice was accepted (seconds since the epoch); -ENOENT when never. */
+int store__find_notice(struct store *s, const char *digest, int64_t *ret_time);
+
 int store__add_proof(struct store *s, const char *id, const char *proof_json);
 int store__get_proof(struct store *s, const char *id, char **ret_json);
 

@@ -238,8 +238,8 @@ cJSON *terminate_notice__build(const struct terminate_notice *n)
 		  !add_time(doc, "activationTime", n->activation_time) &&
 		  !add_time(doc, "scheduledEndTime", n->scheduled_end_time) &&
 		  (!n->agreed_end_time || !add_time(doc, "agreedEndTime", n->agreed_end_time)) &&
-		  (!n->expansion ||
-		   cJSON_AddItemToObject(doc, "expansionItem", cJSON_Duplicate(n->expansion, true)));
+		  (!n->expansion || cJSON_AddItemToObject(doc, "expansionItem",
+							  cJSON_Duplicate(n->expansion, true)));
 
 	if (!ok) {
 		cJSON_Delete(doc);
