@@ -130,6 +130,10 @@ $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(TEST_LIBS) -o $@
 
+# The journal needs no kernel: its unit test links its own files only.
+JOURNAL_OBJS := $(OUTPUT)/agent/journal.o $(OUTPUT)/agent/journal_read.o $(OUTPUT)/agent/nodekey.o
+$(OUTPUT)/tests/unit/test_journal: $(JOURNAL_OBJS)
+
 $(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) $(TEST_LIBS) -o $@
