@@ -51,6 +51,7 @@ HTTPS_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(HTTPS_SRCS))
 AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 PEPCTL_SRCS := $(wildcard tools/pepctl*.c)
+TDS_SRCS := tools/tds-platform.c $(wildcard tools/tds_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 # Kernel tests: tests/bpf/test_*.c, linked with the agent's objects (root, own cgroup).
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
@@ -121,9 +122,10 @@ $(OUTPUT)/pep-agent: $(OUTPUT)/agent/main.o $(OUTPUT)/libagent.a $(OUTPUT)/libht
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) -o $@
 
-$(OUTPUT)/tds-platform: $(OUTPUT)/tools/tds-platform.o $(OUTPUT)/libpolicy.a
+$(OUTPUT)/tds-platform: $(patsubst %.c,$(OUTPUT)/%.o,$(TDS_SRCS)) $(OUTPUT)/libhttps.a \
+		       $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(HTTPS_LIBS) -lsqlite3 -o $@
 
 # ---- tests ------------------------------------------------------------------------------
 $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(OUTPUT)/libpolicy.a

@@ -27,31 +27,6 @@
 
 /* ---- replies -------------------------------------------------------------------------- */
 
-static void add_error(cJSON *list, const char *path, const char *message)
-{
-	cJSON *e = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(e, "path", path);
-	cJSON_AddStringToObject(e, "message", message);
-	cJSON_AddItemToArray(list, e);
-}
-
-/* Annex B: status "0" done, "1" not; every error or refused plan entry when not. */
-static cJSON *annex_b_reply(int err, const struct pol_errors *errs)
-{
-	cJSON *reply = cJSON_CreateObject(), *list;
-
-	cJSON_AddStringToObject(reply, "status", err ? "1" : "0");
-	if (!err)
-		return reply;
-	list = cJSON_AddArrayToObject(reply, "errors");
-	if (!errs->n)
-		add_error(list, "", strerror(-err));
-	for (size_t i = 0; i < errs->n; i++)
-		add_error(list, errs->v[i].path, errs->v[i].msg);
-	return reply;
-}
-
 static void log_outcome(const char *peer, const char *what, const char *id, int err,
 			const struct pol_errors *errs)
 {
@@ -104,7 +79,7 @@ static cJSON *on_execution(const char *body, size_t len, const char *peer, void 
 	err = check_contract_body(a, body, len, id, &errs);
 	if (!err)
 		err = agent_apply(a, body, &slot, &version, &errs);
-	reply = annex_b_reply(err, &errs);
+	reply = annex_b__reply(err, &errs);
 	if (!err) {
 		cJSON_AddStringToObject(reply, "contractId", id);
 		cJSON_AddNumberToObject(reply, "version", version);
@@ -265,7 +240,7 @@ static cJSON *on_terminate(const char *body, size_t len, const char *peer, void 
 	cJSON *proof = NULL, *reply;
 	int err = n ? terminate(a, n, peer, &proof, &errs) : -EINVAL;
 
-	reply = annex_b_reply(err, &errs);
+	reply = annex_b__reply(err, &errs);
 	if (!err) {
 		cJSON_AddStringToObject(reply, "contractId", n->contract_id);
 		if (proof)

@@ -66,8 +66,8 @@ static SSL *new_ssl(SSL_CTX *ctx, const char *host)
 static const char *describe(enum evhttp_request_error e)
 {
 	switch (e) {
-	case EVREQ_HTTP_TIMEOUT:
-		return "no answer in time";
+	case EVREQ_HTTP_TIMEOUT: /* libevent 2.1 says so of a connection refused too */
+		return "no connection, or no answer in time";
 	case EVREQ_HTTP_EOF:
 		return "the server closed the connection without an answer";
 	case EVREQ_HTTP_INVALID_HEADER:

@@ -205,3 +205,13 @@ char *x509_common_name(X509 *x)
 	ERR_clear_error();
 	return cn;
 }
+
+char *cert_pem__cn(const char *pem)
+{
+	X509 *x = x509_from_pem(pem);
+	char *cn = x ? x509_common_name(x) : NULL;
+
+	X509_free(x);
+	ERR_clear_error();
+	return cn;
+}

@@ -130,6 +130,34 @@ int proof__verify(const cJSON *proof, struct pol_errors *errs)
 	return pol_errors__count(errs) != before ? -EINVAL : 0;
 }
 
+cJSON *pol_json__parse(const char *buf, size_t len, size_t max_bytes, struct pol_errors *errs)
+{
+	return strict_json__parse(buf, len, max_bytes, errs);
+}
+
+static void add_error(cJSON *list, const char *path, const char *message)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "path", path);
+	cJSON_AddStringToObject(e, "message", message);
+	cJSON_AddItemToArray(list, e);
+}
+
+cJSON *annex_b__reply(int err, const struct pol_errors *errs)
+{
+	cJSON *reply = cJSON_CreateObject(), *list;
+
+	if (!cJSON_AddStringToObject(reply, "status", err ? "1" : "0") || !err)
+		return reply;
+	list = cJSON_AddArrayToObject(reply, "errors");
+	if (!errs->n)
+		add_error(list, "", strerror(-err));
+	for (size_t i = 0; i < errs->n; i++)
+		add_error(list, errs->v[i].path, errs->v[i].msg);
+	return reply;
+}
+
 /* ---- the terminate notice -------------------------------------------------------------- */
 
 #define REQ true

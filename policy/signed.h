@@ -24,6 +24,10 @@ struct pol_errors;
  * SM2 and ECDSA). NULL with errno: EINVAL for a key of another type. */
 char *pol_sign(EVP_PKEY *key, const void *data, size_t len);
 
+/* The subject CN of the first certificate in pem (malloc'd) when it has exactly one, else
+ * NULL: the entity id a signer's certificate names. */
+char *cert_pem__cn(const char *pem);
+
 /* ---- contracts being signed ------------------------------------------------------------ */
 
 /* What the signatories of a contract document sign (contract__canonical() of a document that
@@ -59,6 +63,15 @@ int signed_doc__verify(const struct cJSON *doc, const char *trust_path, int64_t 
  * and made by that key; whose key it is, the reader knows from elsewhere (the node's key,
  * pinned when the node was registered). 0 or -EINVAL with an error. */
 int proof__verify(const struct cJSON *proof, struct pol_errors *errs);
+
+/* A JSON document read as strictly as a contract (UTF-8, no duplicate member, depth, size
+ * up to max_bytes): what a signature covers must be one value per member. NULL with errors. */
+struct cJSON *pol_json__parse(const char *buf, size_t len, size_t max_bytes,
+			      struct pol_errors *errs);
+
+/* An Annex B reply: {"status": "0"} when err is 0, else {"status": "1", "errors": [{"path",
+ * "message"}, ...]} with every error (strerror(-err) when there is none). NULL on ENOMEM. */
+struct cJSON *annex_b__reply(int err, const struct pol_errors *errs);
 
 /* ---- the terminate notice (Annex B.7) -------------------------------------------------- */
 

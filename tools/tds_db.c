@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The platform's database: SQLite (WAL), shared by `serve` and the one-shot commands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "tools/tds.h"
+
+/* `serve` writes while a command reads or writes: wait for the lock rather than fail. */
+#define BUSY_TIMEOUT_MS 5000
+
+struct tds_db {
+	sqlite3 *db;
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"CREATE TABLE IF NOT EXISTS contracts ("
+	"  id TEXT PRIMARY KEY, agent TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL,"
+	"  proof TEXT, time INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS received ("
+	"  seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, interface TEXT NOT NULL,"
+	"  contract_id TEXT NOT NULL, peer TEXT NOT NULL, verdict TEXT NOT NULL,"
+	"  body TEXT NOT NULL);";
+
+static int sqlite_errno(int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	default:
+		return -EIO;
+	}
+}
+
+struct tds_db *tds_db__open(const char *path)
+{
+	struct tds_db *db = calloc(1, sizeof(*db));
+	int rc;
+
+	if (!db)
+		return NULL;
+	rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(db->db, BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db->db, schema, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		errno = -sqlite_errno(rc);
+		tds_db__close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void tds_db__close(struct tds_db *db)
+{
+	if (!db)
+		return;
+	sqlite3_close(db->db);
+	free(db);
+}
+
+/* One statement; its parameters are strings, with the time now as ?1. */
+static int exec(struct tds_db *db, const char *sql, int n, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 2, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+	va_end(ap);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return sqlite_errno(rc);
+}
+
+int tds_db__add_contract(struct tds_db *db, const char *id, const char *agent, const char *body)
+{
+	return exec(db, "INSERT OR REPLACE INTO contracts VALUES (?2, ?3, ?4, 'pushed', NULL, ?1)",
+		    3, id, agent, body);
+}
+
+int tds_db__set_terminated(struct tds_db *db, const char *id, const char *proof_json)
+{
+	return exec(db, "UPDATE contracts SET state = 'terminated', proof = ?3, time = ?1 "
+			"WHERE id = ?2", 2, id, proof_json);
+}
+
+int tds_db__add_received(struct tds_db *db, const char *interface, const char *contract_id,
+			 const char *peer, const char *verdict, const char *body)
+{
+	return exec(db, "INSERT INTO received (time, interface, contract_id, peer, verdict, body) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6)", 5, interface, contract_id, peer,
+		    verdict, body);
+}
+
+int tds_db__get_contract(struct tds_db *db, const char *id, char **ret_body)
+{
+	sqlite3_stmt *st;
+	char *body = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->db, "SELECT body FROM contracts WHERE id = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		body = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+	if (!body)
+		return -ENOMEM;
+	*ret_body = body;
+	return 0;
+}
+
+int tds_db__for_each_received(struct tds_db *db, const char *contract_id,
+			      int (*cb)(const struct tds_received *r, void *ctx), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(db->db,
+				"SELECT seq, time, interface, contract_id, peer, verdict, body "
+				"FROM received WHERE ?1 IS NULL OR contract_id = ?1 ORDER BY seq",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	sqlite3_bind_text(st, 1, contract_id, -1, SQLITE_STATIC);
+	while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tds_received row = {
+			.seq = sqlite3_column_int64(st, 0),
+			.time = sqlite3_column_int64(st, 1),
+			.interface = (const char *)sqlite3_column_text(st, 2),
+			.contract_id = (const char *)sqlite3_column_text(st, 3),
+			.peer = (const char *)sqlite3_column_text(st, 4),
+			.verdict = (const char *)sqlite3_column_text(st, 5),
+			.body = (const char *)sqlite3_column_text(st, 6),
+		};
+
+		r = cb(&row, ctx);
+	}
+	sqlite3_finalize(st);
+	return r ? r : sqlite_errno(rc);
+}
