@@ -105,7 +105,9 @@ vmlinux:
 	cmp -s $(OUTPUT)/vmlinux.h.tmp $(VMLINUX) || mv $(OUTPUT)/vmlinux.h.tmp $(VMLINUX)
 
 # ---- programs ---------------------------------------------------------------------------
-$(OUTPUT)/pepctl: $(patsubst %.c,$(OUTPUT)/%.o,$(PEPCTL_SRCS)) $(OUTPUT)/libpolicy.a
+# pepctl records verify reads the journal itself, with the agent's own reader.
+$(OUTPUT)/pepctl: $(patsubst %.c,$(OUTPUT)/%.o,$(PEPCTL_SRCS)) $(OUTPUT)/agent/journal_read.o \
+		  $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) -lseccomp -o $@
 

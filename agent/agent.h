@@ -4,6 +4,8 @@
 #ifndef PEP_AGENT_AGENT_H
 #define PEP_AGENT_AGENT_H
 
+#include <stdint.h>
+
 #include <openssl/types.h>
 
 #include "agent/config.h"
@@ -52,6 +54,8 @@ int agent_terminate(struct agent *a, const char *id, const char *cause, struct c
 /* events.c: callbacks of the guards. */
 void agent_on_file_event(void *agent, const struct fg_event *e);
 void agent_on_net_event(void *agent, const struct net_event *e);
+/* Records the kernel could not hand over so far (guards__lost), for the journal. */
+uint64_t agent_kernel_lost(void *agent);
 
 /* commands.c: the admin socket's dispatcher. */
 struct cJSON *agent_command(const struct cJSON *request, void *agent);

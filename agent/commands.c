@@ -41,6 +41,23 @@ static void format_time(int64_t sec, char *buf, size_t size)
 
 /* ---- status --------------------------------------------------------------------------- */
 
+static void add_journal(cJSON *reply, struct agent *a)
+{
+	static const char *const states[] = { "ok", "near full", "full", "failed" };
+	cJSON *o = cJSON_AddObjectToObject(reply, "journal");
+	struct journal_status st;
+
+	records__status(a->records, &st);
+	cJSON_AddStringToObject(o, "state", states[st.state]);
+	if (st.state == JOURNAL_FAILED)
+		cJSON_AddStringToObject(o, "error", strerror(-st.error));
+	cJSON_AddNumberToObject(o, "bytes", (double)st.bytes);
+	cJSON_AddNumberToObject(o, "max_bytes", (double)st.max_bytes);
+	cJSON_AddNumberToObject(o, "next_seq", (double)st.next_seq);
+	cJSON_AddNumberToObject(o, "synced_seq", (double)st.synced_seq);
+	cJSON_AddNumberToObject(o, "unrecorded", (double)st.unrecorded);
+}
+
 static cJSON *cmd_status(struct agent *a, const cJSON *req)
 {
 	cJSON *reply = admin_ok(), *probe = cJSON_AddArrayToObject(reply, "probe");
@@ -54,6 +71,7 @@ static cJSON *cmd_status(struct agent *a, const cJSON *req)
 	cJSON_AddStringToObject(reply, "pins", a->cfg.bpffs_dir);
 	cJSON_AddNumberToObject(reply, "active", active);
 	cJSON_AddNumberToObject(reply, "lost", (double)guards__lost(a->guards));
+	add_journal(reply, a);
 	snprintf(line, sizeof(line), "BPF-LSM: %s", s->lsm ? "active" : s->lsm_why);
 	cJSON_AddItemToArray(probe, cJSON_CreateString(line));
 	snprintf(line, sizeof(line), "cgroup v2: %s", s->cgroup2);
@@ -259,18 +277,13 @@ static cJSON *cmd_show(struct agent *a, const cJSON *req)
 
 /* ---- records -------------------------------------------------------------------------- */
 
-static int add_record(const struct record *r, void *list)
-{
-	cJSON *o = cJSON_CreateObject();
-	char when[48];
-	time_t sec = (time_t)(r->time_ns / 1000000000);
-	struct tm tm;
+/* Entries per reply (pepctl asks again from "next"), and entries looked at per reply when a
+ * filter skips most: one request never holds the event loop for long. */
+#define RECORDS_PAGE 1000
+#define RECORDS_SCAN 100000
 
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&sec, &tm));
-	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%06lldZ",
-		 (long long)(r->time_ns % 1000000000 / 1000));
-	cJSON_AddNumberToObject(o, "seq", (double)r->seq);
-	cJSON_AddStringToObject(o, "time", when);
+static void add_record(cJSON *o, const struct record *r)
+{
 	cJSON_AddStringToObject(o, "contract", r->contract);
 	cJSON_AddStringToObject(o, "kind", r->kind);
 	cJSON_AddStringToObject(o, "verdict", r->verdict);
@@ -282,19 +295,87 @@ static int add_record(const struct record *r, void *list)
 	cJSON_AddStringToObject(o, "comm", r->comm);
 	cJSON_AddStringToObject(o, "exe", r->exe);
 	cJSON_AddStringToObject(o, "object", r->object);
-	cJSON_AddItemToArray(list, o);
+}
+
+/* An entry as pepctl shows it: the journal's members, the time as the journal writes it. */
+static cJSON *entry_json(const struct journal_entry *e)
+{
+	static const char *const types[] = { "record", "lost", "journal", "checkpoint" };
+	cJSON *o = cJSON_CreateObject();
+	char head[2 * JOURNAL_HASH_LEN + 1], date[32], when[48];
+	time_t sec = (time_t)(e->time_ns / 1000000000);
+	struct tm tm;
+
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", gmtime_r(&sec, &tm));
+	snprintf(when, sizeof(when), "%s.%09lldZ", date, (long long)(e->time_ns % 1000000000));
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	cJSON_AddStringToObject(o, "time", when);
+	cJSON_AddStringToObject(o, "type", types[e->type]);
+	if (e->type == JOURNAL_RECORD)
+		add_record(o, &e->rec);
+	if (e->type == JOURNAL_LOST || e->type == JOURNAL_CHECKPOINT)
+		cJSON_AddNumberToObject(o, "lost", (double)e->lost);
+	if (e->type == JOURNAL_LOST)
+		cJSON_AddNumberToObject(o, "total", (double)e->total);
+	if (e->type == JOURNAL_STATE) {
+		cJSON_AddStringToObject(o, "state", e->state);
+		cJSON_AddNumberToObject(o, "bytes", (double)e->bytes);
+		cJSON_AddNumberToObject(o, "max", (double)e->max);
+	}
+	if (e->type == JOURNAL_CHECKPOINT) {
+		for (int i = 0; i < JOURNAL_HASH_LEN; i++)
+			snprintf(head + 2 * i, 3, "%02x", e->prev[i]);
+		cJSON_AddNumberToObject(o, "unrecorded", (double)e->total);
+		cJSON_AddStringToObject(o, "head", head);
+		cJSON_AddStringToObject(o, "sig", e->sig);
+	}
+	return o;
+}
+
+struct records_page {
+	const char *contract; /* only its records, and no checkpoints; NULL: everything */
+	cJSON *list;
+	size_t n, scanned;
+	uint64_t next; /* the seq to ask from next time */
+};
+
+static int add_entry(const struct journal_entry *e, void *ctx)
+{
+	struct records_page *p = ctx;
+
+	if (p->n == RECORDS_PAGE || p->scanned == RECORDS_SCAN)
+		return 1; /* more to come */
+	p->scanned++;
+	p->next = e->seq + 1;
+	if (p->contract && (e->type == JOURNAL_CHECKPOINT ||
+			    (e->type == JOURNAL_RECORD && strcmp(e->rec.contract, p->contract))))
+		return 0;
+	cJSON_AddItemToArray(p->list, entry_json(e));
+	p->n++;
 	return 0;
 }
 
 static cJSON *cmd_records(struct agent *a, const cJSON *req)
 {
-	const char *contract = cJSON_GetStringValue(cJSON_GetObjectItem(req, "contract"));
+	const cJSON *since = cJSON_GetObjectItem(req, "since");
+	struct records_page p = {
+		.contract = cJSON_GetStringValue(cJSON_GetObjectItem(req, "contract")),
+		.next = cJSON_IsNumber(since) && since->valuedouble >= 1 ? (uint64_t)since->valuedouble
+									  : 1,
+	};
 	cJSON *reply = admin_ok();
+	int r;
 
+	p.list = cJSON_AddArrayToObject(reply, "records");
 	/* Take what the kernel has decided so far, so the answer is up to date. */
 	(void)guards__poll(a->guards);
-	records__for_each(a->records, contract, add_record,
-			  cJSON_AddArrayToObject(reply, "records"));
+	r = records__read(a->records, p.next, add_entry, &p);
+	if (r < 0) {
+		cJSON_Delete(reply);
+		return admin_error("journal: %s", strerror(-r));
+	}
+	cJSON_AddNumberToObject(reply, "next", (double)p.next);
+	cJSON_AddBoolToObject(reply, "more", r > 0);
 	return reply;
 }
 

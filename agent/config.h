@@ -21,6 +21,7 @@ struct agent_config {
 	char *platform_ca;  /* CA file that platforms' client certificates must chain to */
 	char *platform_ids; /* comma list: client certificate CNs served */
 	char *max_body_bytes; /* largest request body, decimal */
+	char *journal_max_bytes; /* bound of the behaviour records' journal, decimal */
 	char **binds;	    /* "PRODUCT TARGET..." lines, applied at start */
 	size_t n_binds;
 };

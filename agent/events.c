@@ -14,6 +14,7 @@
 #include "bpf/file_guard.h"
 #include "bpf/net_guard.h"
 #include "agent/agent.h"
+#include "agent/guards.h"
 #include "agent/log.h"
 #include "agent/records.h"
 #include "agent/store.h"
@@ -143,4 +144,11 @@ void agent_on_net_event(void *agent, const struct net_event *e)
 	snprintf(r.object, sizeof(r.object), "%s %s:%u", e->protocol == 17 ? "udp" : "tcp", addr,
 		 e->port);
 	records__add(a->records, &r);
+}
+
+uint64_t agent_kernel_lost(void *agent)
+{
+	struct agent *a = agent;
+
+	return guards__lost(a->guards);
 }

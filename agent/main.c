@@ -30,7 +30,7 @@ static const char usage[] =
 	"                 [--admin-socket PATH] [--trust PATH] [--backend auto|lsm|portable]\n"
 	"                 [--cgroup DIR] [--listen ADDR:PORT] [--tls-cert FILE]\n"
 	"                 [--tls-key FILE] [--platform-ca FILE] [--platform-ids ID,...]\n"
-	"                 [--max-body-bytes N] [--verbose]\n";
+	"                 [--max-body-bytes N] [--journal-max-bytes N] [--verbose]\n";
 
 static int parse_args(int argc, char **argv, struct agent_config *cfg)
 {
@@ -48,6 +48,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		{ "platform-ca", required_argument, NULL, 'P' },
 		{ "platform-ids", required_argument, NULL, 'I' },
 		{ "max-body-bytes", required_argument, NULL, 'm' },
+		{ "journal-max-bytes", required_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 },
 	};
@@ -56,6 +57,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		['t'] = "trust",     ['B'] = "backend",   ['g'] = "cgroup",
 		['l'] = "listen",    ['C'] = "tls_cert",  ['K'] = "tls_key",
 		['P'] = "platform_ca", ['I'] = "platform_ids", ['m'] = "max_body_bytes",
+		['J'] = "journal_max_bytes",
 	};
 	const char *config = NULL;
 	char err[256] = "";
@@ -101,6 +103,13 @@ static int choose_backend(struct agent *a)
 static int open_state(struct agent *a)
 {
 	char path[4096];
+	struct records_opts ro = {
+		.base = a->base,
+		.dir = path,
+		.max_bytes = strtoull(a->cfg.journal_max_bytes, NULL, 10),
+		.kernel_lost = agent_kernel_lost,
+		.ctx = a,
+	};
 
 	if (mkdir(a->cfg.state_dir, 0700) < 0 && errno != EEXIST)
 		return log_errno(-errno, "state dir %s", a->cfg.state_dir);
@@ -111,8 +120,10 @@ static int open_state(struct agent *a)
 	a->node_key = node_key__load(a->cfg.state_dir);
 	if (!a->node_key)
 		return log_errno(-errno, "node key in %s", a->cfg.state_dir);
-	a->records = records__new();
-	return a->records ? 0 : -ENOMEM;
+	snprintf(path, sizeof(path), "%s/journal", a->cfg.state_dir);
+	ro.key = a->node_key;
+	a->records = records__open(&ro);
+	return a->records ? 0 : -errno;
 }
 
 static void on_guard_event(evutil_socket_t fd, short what, void *arg)
@@ -120,6 +131,7 @@ static void on_guard_event(evutil_socket_t fd, short what, void *arg)
 	struct agent *a = arg;
 
 	(void)guards__poll(a->guards);
+	records__flush(a->records);
 }
 
 /* Loads or adopts the kernel guards and watches their ring buffers. */
@@ -210,7 +222,7 @@ out:
 		if (a.guard_events[i])
 			event_free(a.guard_events[i]);
 	guards__close(a.guards);
-	records__free(a.records);
+	records__close(a.records);
 	EVP_PKEY_free(a.node_key);
 	store__close(a.store);
 	for (int i = 0; i < AGENT_MAX_SLOTS; i++)

@@ -1,38 +1,48 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Behaviour records: every decision of the kernel, as the agent received it, numbered.
- * Kept in memory, the newest RECORDS_KEPT; `pepctl records` reads them.
+ * Behaviour records: the agent's side of the journal (agent/journal.h). Every decision of the
+ * kernel goes in through records__add(); timers on the agent's event loop make them durable
+ * (fdatasync at most RECORDS_SYNC_MS after they came in, or at once when a batch is full),
+ * write "lost" entries when the kernel's loss counter grows, and a signed checkpoint every
+ * RECORDS_CHECKPOINT_MS. Changes of the journal's state (near full, full, failed) are logged
+ * here, once each.
  */
 #ifndef PEP_AGENT_RECORDS_H
 #define PEP_AGENT_RECORDS_H
 
 #include <stdint.h>
 
-#define RECORDS_KEPT 65536
+#include <openssl/types.h>
 
-struct record {
-	uint64_t seq;
-	int64_t time_ns;	  /* wall clock */
-	char contract[48];	  /* "" when the slot is not (or no longer) known */
-	const char *kind;	  /* allowed, counted, denied, exhausted, derived, added, ... */
-	const char *verdict;	  /* allow or deny */
-	const char *reason;	  /* why, for a refusal */
-	uint32_t pid, uid;
-	uint64_t cgroup;
-	uint64_t counter;	  /* uses in the window, for counted and exhausted */
-	char comm[16];
-	char exe[48];		  /* "dev:ino" of the executable */
-	char object[96];	  /* "file dev:ino" or "tcp ADDR:PORT" */
-};
+#include "agent/journal.h"
 
+#define RECORDS_SYNC_MS	      50
+#define RECORDS_TICK_MS	      1000 /* loss counter polled */
+#define RECORDS_CHECKPOINT_MS 5000
+
+struct event_base;
 struct records;
 
-struct records *records__new(void);
-void records__free(struct records *r);
-/* Numbers the record (seq) and keeps it, dropping the oldest when full. */
-void records__add(struct records *r, struct record *rec);
-/* Calls fn for each kept record of `contract` (all when NULL), oldest first. */
-int records__for_each(const struct records *r, const char *contract,
-		      int (*fn)(const struct record *rec, void *ctx), void *ctx);
+struct records_opts {
+	struct event_base *base;
+	const char *dir;     /* state_dir/journal */
+	uint64_t max_bytes;  /* journal_max_bytes */
+	EVP_PKEY *key;	     /* the node key: signs checkpoints; borrowed */
+	uint64_t (*kernel_lost)(void *ctx); /* records the kernel could not hand over, so far */
+	void *ctx;
+};
+
+/* Opens the journal (continuing chain and sequence) and starts the timers. NULL and errno. */
+struct records *records__open(const struct records_opts *opts);
+/* A last checkpoint, synced; then closed. Accepts NULL. */
+void records__close(struct records *r);
+/* Journals one decision; a refusal (journal full or failed) is counted and logged, never
+ * silent. */
+void records__add(struct records *r, const struct record *rec);
+/* After a round of kernel events: what came in is written (it survives the agent's death). */
+void records__flush(struct records *r);
+/* Syncs, then calls fn for each entry from seq `from` on (journal__read). */
+int records__read(struct records *r, uint64_t from, journal_fn fn, void *ctx);
+void records__status(const struct records *r, struct journal_status *ret);
 
 #endif /* PEP_AGENT_RECORDS_H */

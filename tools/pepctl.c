@@ -23,7 +23,10 @@ static const struct command {
 	{ "show", cmd_show, "ID [--history]", "uses left, window, holders, derived copies" },
 	{ "terminate", cmd_terminate, "ID",
 	  "stop every use now, run the deletion obligation, print the destruction proof" },
-	{ "records", cmd_records, "[--contract ID]", "behaviour records: every decision" },
+	{ "records", cmd_records,
+	  "[--contract ID] [--since SEQ] [--follow] | verify [--journal DIR] [--key PEM]",
+	  "behaviour records from the journal (--follow: as they come; with --json, one JSON\n"
+	  "      object per line); verify: check the journal's chain and signed checkpoints" },
 	{ "run", cmd_run, "--contract ID -- CMD [ARG...]",
 	  "run CMD as a workload of the contract: its opens and deletions go through the agent" },
 };

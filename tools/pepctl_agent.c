@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* pepctl commands served by the agent: status, bind, apply, list, show, terminate, records. */
+/* pepctl commands served by the agent: status, bind, apply, list, show, terminate. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,21 @@ static double num(const cJSON *o, const char *name)
 
 /* ---- status ---------------------------------------------------------------------------- */
 
+/* "journal full" must be impossible to miss: the obligation to record is no longer met. */
+static void print_journal(const cJSON *j)
+{
+	const char *state = str(j, "state");
+
+	printf("journal: %s, %.0f of %.0f bytes, next seq %.0f (fsync'd up to %.0f)\n", state,
+	       num(j, "bytes"), num(j, "max_bytes"), num(j, "next_seq"), num(j, "synced_seq"));
+	if (!strcmp(state, "full"))
+		printf("JOURNAL FULL: records are no longer written; %.0f refused so far\n",
+		       num(j, "unrecorded"));
+	else if (!strcmp(state, "failed"))
+		printf("JOURNAL FAILED (%s): records are no longer written; %.0f refused so far\n",
+		       str(j, "error"), num(j, "unrecorded"));
+}
+
 static void print_status(const cJSON *r)
 {
 	const cJSON *line;
@@ -31,6 +46,7 @@ static void print_status(const cJSON *r)
 	cJSON_ArrayForEach(line, cJSON_GetObjectItem(r, "probe"))
 		printf("  %s\n", line->valuestring);
 	printf("records lost by the kernel (ring buffer full): %.0f\n", num(r, "lost"));
+	print_journal(cJSON_GetObjectItem(r, "journal"));
 }
 
 int cmd_status(int argc, char **argv)
@@ -161,33 +177,4 @@ int cmd_terminate(int argc, char **argv)
 	req = pepctl_request("terminate");
 	cJSON_AddStringToObject(req, "id", argv[1]);
 	return pepctl_finish(pepctl_call(req), print_terminated);
-}
-
-/* ---- records --------------------------------------------------------------------------- */
-
-static void print_records(const cJSON *r)
-{
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r, "records")) {
-		const char *reason = str(e, "reason");
-
-		printf("%6.0f %s %-5s %-9s pid %-7.0f uid %-5.0f %-15s %s %s%s%s\n", num(e, "seq"),
-		       str(e, "time"), str(e, "verdict"), str(e, "kind"), num(e, "pid"),
-		       num(e, "uid"), str(e, "comm"), str(e, "contract"), str(e, "object"),
-		       *reason ? ": " : "", reason);
-	}
-}
-
-int cmd_records(int argc, char **argv)
-{
-	cJSON *req = pepctl_request("records");
-
-	if (argc == 3 && !strcmp(argv[1], "--contract"))
-		cJSON_AddStringToObject(req, "contract", argv[2]);
-	else if (argc != 1) {
-		cJSON_Delete(req);
-		return pepctl_usage("records");
-	}
-	return pepctl_finish(pepctl_call(req), print_records);
 }

@@ -162,7 +162,7 @@ check "termination of a second contract leaves the first one's files alone" \
 pepctl --json records >"$W/records.json"
 check "records show the refused cat with its contract and reason" \
 	python3 -c "import json,sys; r=json.load(open('$W/records.json'))['records']
-sys.exit(not any(x['comm']=='cat' and x['verdict']=='deny' and x['contract']=='$ID'
+sys.exit(not any(x.get('comm')=='cat' and x['verdict']=='deny' and x['contract']=='$ID'
                  and x['reason']=='application not allowed' for x in r))"
 
 pepctl --json terminate "$ID" >"$W/terminated.json"
