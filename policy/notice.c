@@ -132,7 +132,7 @@ int proof__verify(const cJSON *proof, struct pol_errors *errs)
 
 cJSON *pol_json__parse(const char *buf, size_t len, size_t max_bytes, struct pol_errors *errs)
 {
-	return strict_json__parse(buf, len, max_bytes, errs);
+	return strict_json__parse(buf, len, max_bytes ? max_bytes : POLICY_DEFAULT_BYTES, errs);
 }
 
 static void add_error(cJSON *list, const char *path, const char *message)

@@ -44,21 +44,25 @@ static cJSON *find_signatory(cJSON *doc, const char *id, char path[64])
 	return NULL;
 }
 
-/* The first entry that carries a signature already, or NULL. */
-static const char *first_signed(cJSON *doc)
+/* The path of the first entry that carries a signature already; false when there is none. */
+static bool first_signed(cJSON *doc, char path[64])
 {
 	for (size_t i = 0; i < N_SIGNATORY_LISTS; i++) {
 		cJSON *e;
+		int index = 0;
 
 		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, signatory_lists[i])) {
 			const char *sig = cJSON_GetStringValue(
 				cJSON_GetObjectItemCaseSensitive(e, "signature"));
 
-			if (sig && *sig)
-				return signatory_lists[i];
+			if (sig && *sig) {
+				snprintf(path, 64, "%s[%d]", signatory_lists[i], index);
+				return true;
+			}
+			index++;
 		}
 	}
-	return NULL;
+	return false;
 }
 
 static int set_string(cJSON *obj, const char *name, const char *value)
@@ -81,8 +85,9 @@ static cJSON *place_certificate(cJSON *doc, X509 *x, const char *cert_pem, char 
 				struct pol_errors *errs)
 {
 	char *cn = x509_common_name(x);
-	const char *old, *signed_list;
 	cJSON *entry = cn ? find_signatory(doc, cn, path) : NULL;
+	char signed_path[64];
+	const char *old;
 
 	if (!cn)
 		pol_errors__add(errs, "", "the certificate's subject has no single CN");
@@ -94,11 +99,10 @@ static cJSON *place_certificate(cJSON *doc, X509 *x, const char *cert_pem, char 
 	old = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "certificate"));
 	if (old && !strcmp(old, cert_pem))
 		goto cleanup; /* already there: the signatures made so far still hold */
-	signed_list = first_signed(doc);
-	if (signed_list) {
-		pol_errors__add(errs, path, "cannot set the certificate: %s holds a signature "
-				"already, and every signature covers every certificate (give all "
-				"parties' certificates before the first signature)", signed_list);
+	if (first_signed(doc, signed_path)) {
+		pol_errors__add(errs, path, "cannot set the certificate: %s has signed already, "
+				"and every signature covers every certificate (give all parties' "
+				"certificates before the first signature)", signed_path);
 		entry = NULL;
 	} else if (set_string(entry, "certificate", cert_pem) < 0) {
 		pol_errors__add(errs, path, "out of memory");

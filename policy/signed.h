@@ -65,7 +65,8 @@ int signed_doc__verify(const struct cJSON *doc, const char *trust_path, int64_t 
 int proof__verify(const struct cJSON *proof, struct pol_errors *errs);
 
 /* A JSON document read as strictly as a contract (UTF-8, no duplicate member, depth, size
- * up to max_bytes): what a signature covers must be one value per member. NULL with errors. */
+ * up to max_bytes, 0 = a contract's 4 MiB): what a signature covers must be one value per
+ * member. NULL with errors. */
 struct cJSON *pol_json__parse(const char *buf, size_t len, size_t max_bytes,
 			      struct pol_errors *errs);
 

@@ -29,6 +29,10 @@ static const struct command {
 	  "      object per line); verify: check the journal's chain and signed checkpoints" },
 	{ "run", cmd_run, "--contract ID -- CMD [ARG...]",
 	  "run CMD as a workload of the contract: its opens and deletions go through the agent" },
+	{ "keygen", cmd_keygen, "--alg sm2|p256|ed25519 --out KEY",
+	  "make a party's signing key (PKCS#8 PEM, mode 0600)" },
+	{ "sign", cmd_sign, "--key KEY --cert CERT [--cert CERT...] FILE",
+	  "put every certificate in its signatory (by CN), sign as the key's; print the document" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -23,6 +23,8 @@ int cmd_show(int argc, char **argv);
 int cmd_terminate(int argc, char **argv);
 int cmd_records(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
 
 /* Prints the usage of one command to stderr; returns EXIT_USAGE. */
 int pepctl_usage(const char *command);
