@@ -19,6 +19,7 @@ struct store;
 struct admin;
 struct https_server;
 struct guards;
+struct workloads;
 struct records;
 struct cJSON;
 struct pol_errors;
@@ -34,6 +35,7 @@ struct agent {
 	struct admin *admin;
 	struct https_server *api; /* the platform API, when `listen` is set */
 	struct guards *guards;
+	struct workloads *workloads; /* `pepctl run` */
 	struct event *guard_events[2];
 	struct records *records;
 	EVP_PKEY *node_key;

@@ -157,7 +157,7 @@ static int parse_groups(const char *s, struct caller *c)
 /* Credentials, umask, capabilities and namespace ids from /proc/TID/status. */
 static int read_status(struct caller *c)
 {
-	unsigned int fsuid = -1u, fsgid = -1u, umask_ = 022, seen = 0;
+	unsigned int uid = -1u, fsuid = -1u, fsgid = -1u, umask_ = 022, seen = 0;
 	char *line = NULL;
 	size_t cap = 0;
 	int fd, r = 0;
@@ -172,7 +172,7 @@ static int read_status(struct caller *c)
 		return -errno;
 	}
 	while (!r && getline(&line, &cap, f) > 0) {
-		if (sscanf(line, "Uid: %*u %*u %*u %u", &fsuid) == 1)
+		if (sscanf(line, "Uid: %u %*u %*u %u", &uid, &fsuid) == 2)
 			seen |= 1;
 		else if (sscanf(line, "Gid: %*u %*u %*u %u", &fsgid) == 1)
 			seen |= 2;
@@ -182,6 +182,8 @@ static int read_status(struct caller *c)
 			r = parse_groups(line + 7, c);
 		else if (sscanf(line, "Umask: %o", &umask_) == 1)
 			continue;
+		else if (sscanf(line, "Tgid: %d", &c->tgid) == 1)
+			continue;
 		else if (!strncmp(line, "NStgid:", 7))
 			c->ns_tgid = last_number(line);
 		else if (!strncmp(line, "NSpid:", 6))
@@ -189,12 +191,26 @@ static int read_status(struct caller *c)
 	}
 	free(line);
 	(void)fclose(f);
-	if (!r && (seen != 7 || c->ns_tgid <= 0 || c->ns_tid <= 0))
+	if (!r && (seen != 7 || c->tgid <= 0 || c->ns_tgid <= 0 || c->ns_tid <= 0))
 		r = -EIO; /* not a status file we understand: refuse rather than guess */
+	c->uid = uid;
 	c->fsuid = fsuid;
 	c->fsgid = fsgid;
 	c->umask = umask_ & 0777;
 	return r;
+}
+
+/* Its name (/proc/TID/comm, newline dropped), for the records; "" if unreadable. */
+static void read_comm(struct caller *c)
+{
+	int fd = openat(c->proc, "comm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? 0 : read(fd, c->comm, sizeof(c->comm) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && c->comm[n - 1] == '\n')
+		n--;
+	c->comm[n > 0 ? n : 0] = '\0';
 }
 
 /*
@@ -224,6 +240,7 @@ int caller__open(struct caller *c, pid_t tid, int notify_fd, uint64_t id)
 	    fstatat(c->proc, "ns/user", &its_ns, 0) || stat("/proc/self/ns/user", &our_ns))
 		return -errno;
 	r = read_status(c);
+	read_comm(c);
 	/* Capabilities count in the caller's user namespace: root of a namespace it made
 	 * (unshare -Ur) must not become root of ours in our thread. Its ids are mapped already
 	 * (status shows them as our namespace sees them). */

@@ -19,9 +19,11 @@
 /* Who made the call, read once per notification from /proc/TID (pinned by an fd). */
 struct caller {
 	pid_t tid;
-	int proc; /* /proc/TID */
-	int mem;  /* /proc/TID/mem, for the path arguments */
-	int root; /* its root directory */
+	pid_t tgid; /* its process, in our pid namespace */
+	uid_t uid;  /* real uid */
+	int proc;   /* /proc/TID */
+	int mem;    /* /proc/TID/mem, for the path arguments */
+	int root;   /* its root directory */
 	uid_t fsuid;
 	gid_t fsgid;
 	gid_t *groups;
@@ -30,6 +32,7 @@ struct caller {
 	uint64_t cap_eff;     /* 0 when it lives in another user namespace than the agent */
 	long ns_tgid, ns_tid; /* as its own /proc names them: what "self" means to it */
 	struct stat exe;
+	char comm[16]; /* /proc/TID/comm, NUL-terminated */
 };
 
 /* Pins thread tid (in our pid namespace) while notification id on notify_fd is pending,

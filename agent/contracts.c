@@ -157,6 +157,10 @@ static int enforce_and_file(struct agent *a, const struct contract *c, const cha
 	if (slot < 0)
 		return slot;
 	err = guards__apply(a->guards, slot, r, errs);
+	if (!err && (err = guards__add_workload(a->guards, slot, c->id))) {
+		pol_errors__add(errs, "", "workload cgroup for pepctl run: %s", strerror(-err));
+		(void)guards__release(a->guards, slot);
+	}
 	if (!err)
 		err = store__add_contract(a->store, c->id, text, hash, "05", slot,
 					  old.found ? "new version applied" : "applied");
@@ -335,9 +339,11 @@ int agent_terminate(struct agent *a, const char *id, const char *cause, cJSON **
 	} else if (err) {
 		pol_errors__add(errs, id, "no such contract at this node");
 	}
-	/* 1. stop every use at once; 2. the obligations; 3. the record */
+	/* 1. stop every use at once, and the workloads; 2. the obligations; 3. the record */
 	if (!err)
 		err = guards__terminate(a->guards, s.slot);
+	if (!err)
+		(void)guards__remove_workload(a->guards, id); /* logged; the rule stops them anyway */
 	if (!err)
 		err = stored_rules(a, s.body, &r, &c, &plan, errs);
 	if (!err && r.delete_at_end)
@@ -369,23 +375,15 @@ static int bind_from_config(struct agent *a, char *line, struct pol_errors *errs
 	return agent_bind(a, product, targets, n, errs);
 }
 
-/* A contract in execution: its slot is known again; after a reboot (no pins) its rules are
- * enforced anew from the store. */
-static int restore_one(const struct stored_contract *sc, void *ctx)
+/* After a reboot (no pins): a contract's rules enforced anew from the store. */
+static int enforce_again(struct agent *a, const struct stored_contract *sc)
 {
-	struct agent *a = ctx;
 	struct pol_errors errs = { 0 };
 	struct contract_rules r = { 0 };
 	struct contract *c = NULL;
 	struct plan *plan = NULL;
-	struct slot_status st;
-	int err = 0;
+	int err;
 
-	if (strcmp(sc->state, "05") || sc->slot < 0 || sc->slot >= AGENT_MAX_SLOTS)
-		return 0;
-	a->slot_contract[sc->slot] = strdup(sc->id);
-	if (guards__status(a->guards, sc->slot, &st) == 0)
-		return 0; /* adopted: the pinned rules kept enforcing it */
 	err = stored_rules(a, sc->body, &r, &c, &plan, &errs);
 	if (!err)
 		err = guards__apply(a->guards, sc->slot, &r, &errs);
@@ -398,7 +396,27 @@ static int restore_one(const struct stored_contract *sc, void *ctx)
 	plan__free(plan);
 	contract__free(c);
 	pol_errors__clear(&errs);
-	return 0; /* one contract that fails must not keep the others down */
+	return err;
+}
+
+/* A contract in execution: its slot is known again, its rules are enforced (adopted from the
+ * pins, or anew) and `pepctl run` can start its workloads again. */
+static int restore_one(const struct stored_contract *sc, void *ctx)
+{
+	struct agent *a = ctx;
+	struct slot_status st;
+	int err;
+
+	if (strcmp(sc->state, "05") || sc->slot < 0 || sc->slot >= AGENT_MAX_SLOTS)
+		return 0;
+	a->slot_contract[sc->slot] = strdup(sc->id);
+	/* pinned rules found: adopted, they kept enforcing it */
+	if (guards__status(a->guards, sc->slot, &st) < 0 && enforce_again(a, sc))
+		return 0; /* logged; one contract that fails must not keep the others down */
+	err = guards__add_workload(a->guards, sc->slot, sc->id);
+	if (err)
+		log_error("contract %s: workloads cannot be started: %s", sc->id, strerror(-err));
+	return 0;
 }
 
 int agent_restore(struct agent *a)

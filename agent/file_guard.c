@@ -380,6 +380,16 @@ int file_guard__trust_self(struct file_guard *fg)
 	return err ? err : ret;
 }
 
+int file_guard__decide(struct file_guard *fg, struct fg_ask *ask)
+{
+	int err, verdict = FG_DENY;
+
+	err = run_syscall_prog(fg->skel->progs.file_decide, ask, sizeof(*ask), &verdict);
+	if (err)
+		return err;
+	return verdict == FG_ALLOW ? 0 : -EACCES;
+}
+
 /* ---- rules ---------------------------------------------------------------------------- */
 
 typedef bool (*key_match_fn)(struct bpf_map *map, const void *key, __u32 slot, __u32 arg);

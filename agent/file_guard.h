@@ -20,6 +20,7 @@ struct fg_rule;
 struct fg_inode;
 struct fg_event;
 struct fg_derived;
+struct fg_ask;
 
 /* Called by file_guard__poll() for each event; a non-zero return stops the poll. */
 typedef int (*file_guard_event_fn)(void *ctx, const struct fg_event *e);
@@ -50,6 +51,12 @@ int file_guard__unpin(struct file_guard *fg);
  * deletion code removes a product (bpf/file_guard.h, file_trusted). Replaces the process
  * trusted before. */
 int file_guard__trust_self(struct file_guard *fg);
+
+/* Decides an access the agent performs for a workload (struct fg_ask, bpf/file_guard.h) with
+ * the file_decide program: the kernel's own rule, counters, holders, copies and event.
+ * 0: allowed; -EACCES: refused (ask->reason says why); another -errno: the program did not
+ * run, and the caller must refuse. */
+int file_guard__decide(struct file_guard *fg, struct fg_ask *ask);
 
 /*
  * Sets or replaces slot's rule and its application list atomically: the list is written

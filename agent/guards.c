@@ -4,10 +4,13 @@
  * often, until when; holders and copies) and the net guard (holders' egress, endpoints).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -24,12 +27,14 @@
 #include "agent/log.h"
 #include "agent/net_guard.h"
 #include "agent/rules.h"
+#include "agent/workload.h"
 
 struct guards {
 	char *pin_root;
 	struct file_guard *fg;
 	struct net_guard *ng;
 	struct ring_buffer *net_events;
+	struct workloads *workloads; /* NULL: no `pepctl run` */
 	void (*on_file_event)(void *ctx, const struct fg_event *e);
 	void (*on_net_event)(void *ctx, const struct net_event *e);
 	void *ctx;
@@ -343,4 +348,114 @@ int guards__unbind(struct guards *e, uint64_t dev, uint64_t ino)
 	struct fg_inode id = { .dev = file_guard__kdev((dev_t)dev), .ino = ino };
 
 	return file_guard__unbind(e->fg, &id);
+}
+
+/* ---- workloads ------------------------------------------------------------------------ */
+
+void guards__set_workloads(struct guards *e, struct workloads *w)
+{
+	e->workloads = w;
+}
+
+int guards__add_workload(struct guards *e, int slot, const char *contract)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (!e->workloads)
+		return 0;
+	err = workloads__add_contract(e->workloads, contract, (uint32_t)slot, path, sizeof(path));
+	if (err == -EEXIST)
+		return 0; /* a new version in the same slot: cgroup and registration stay */
+	/* Its processes hold the slot's data: the slot's egress rule is theirs (net_guard.h). */
+	if (!err && slot < MAX_HOLDER_SLOTS)
+		err = net_guard__add_workload(e->ng, (__u32)slot, path);
+	if (err)
+		(void)guards__remove_workload(e, contract);
+	return err;
+}
+
+/* cgroup.kill (Linux 5.14) kills every process of the cgroup at once, so none can fork
+ * away; they exit asynchronously, and rmdir answers EBUSY until the last one has. */
+static int kill_cgroup(const char *path)
+{
+	char kill_file[PATH_MAX + 16];
+	int fd, err, i;
+
+	(void)snprintf(kill_file, sizeof(kill_file), "%s/cgroup.kill", path);
+	fd = open(kill_file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = write(fd, "1", 1) == 1 ? 0 : -errno;
+	close(fd);
+	for (i = 0; !err && i < 100; i++) {
+		if (!rmdir(path) || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		usleep(10 * 1000);
+	}
+	return err ? err : -EBUSY;
+}
+
+int guards__remove_workload(struct guards *e, const char *contract)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (!e->workloads || workloads__cgroup(e->workloads, contract, path, sizeof(path)))
+		return 0; /* no supervisor, or no workloads for this contract */
+	(void)workloads__remove_contract(e->workloads, contract);
+	err = kill_cgroup(path);
+	if (err)
+		log_errno(err, "contract %s: cannot end its workloads in %s", contract, path);
+	return err;
+}
+
+/* The access, as the kernel's hooks would see it had the workload made the call itself. */
+static void ask_of(const struct workload_access *a, struct fg_ask *ask)
+{
+	char fd_link[32];
+	ssize_t n;
+
+	ask->flags = S_ISREG(a->mode) ? FG_ASK_REGULAR : 0;
+	if (a->op != WORKLOAD_OPEN) {
+		ask->flags |= FG_ASK_DESTROY;
+		return;
+	}
+	ask->flags |= FG_ASK_OPEN;
+	/* O_RDONLY 0, O_WRONLY 1, O_RDWR 2 -> f_mode bits 1, 2, 3: OPEN_FMODE() in fs.h */
+	ask->fmode = (__u32)((a->flags + 1) & O_ACCMODE);
+	if ((a->flags & O_TRUNC) && S_ISREG(a->mode))
+		ask->flags |= FG_ASK_DESTROY;
+	if (!(ask->fmode & FG_FMODE_WRITE) || a->fd < 0)
+		return;
+	/* where a copy the workload writes is, for its record and its deletion */
+	(void)snprintf(fd_link, sizeof(fd_link), "/proc/self/fd/%d", a->fd);
+	n = readlink(fd_link, ask->path, sizeof(ask->path) - 1);
+	ask->path[n > 0 ? n : 0] = '\0';
+}
+
+int guards__decide(void *guards, const struct workload_access *a)
+{
+	struct guards *e = guards;
+	struct fg_ask ask = {
+		.object = { .dev = file_guard__kdev(a->dev), .ino = a->ino },
+		.exe = { .dev = file_guard__kdev(a->exe_dev), .ino = a->exe_ino },
+		.cgroup_id = a->cgroup_id,
+		.pid = (__u32)a->pid,
+		.tgid = (__u32)a->tgid,
+		.uid = (__u32)a->uid,
+	};
+	int err;
+
+	ask_of(a, &ask);
+	(void)snprintf(ask.comm, sizeof(ask.comm), "%s", a->comm ? a->comm : "");
+	err = file_guard__decide(e->fg, &ask);
+	if (!err)
+		return 0;
+	if (err != -EACCES)
+		log_errno(err, "workload %d: file_decide did not run: refused", a->pid);
+	/* a refused open says EACCES, like a file mode; a refused removal EPERM, like an LSM */
+	return a->op == WORKLOAD_OPEN ? -EACCES : -EPERM;
 }

@@ -21,6 +21,8 @@ struct pol_errors;
 struct guards;
 struct fg_event;
 struct net_event;
+struct workloads;
+struct workload_access;
 
 struct guards_opts {
 	const char *pin_root; /* bpffs directory: /sys/fs/bpf/pep */
@@ -66,5 +68,22 @@ int guards__for_each_copy(struct guards *e, int slot,
 int guards__unbind(struct guards *e, uint64_t dev, uint64_t ino);
 /* Records lost by the kernel: ring buffers full, maps full. */
 uint64_t guards__lost(struct guards *e);
+
+/* ---- workloads (`pepctl run`, agent/workload.h) --------------------------------------- */
+
+/* The supervisor the agent opened, with guards__decide as its decide callback and these
+ * guards as its context. Without one, the two functions below do nothing. */
+void guards__set_workloads(struct guards *e, struct workloads *w);
+/* Lets `pepctl run --contract ID` start workloads of the contract applied in slot: its
+ * workload cgroup, whose processes the net guard holds to the slot's egress rule. 0 if it
+ * already can (a new version in the same slot). */
+int guards__add_workload(struct guards *e, int slot, const char *contract);
+/* Ends the contract's workloads: supervision stops, every process in its cgroup is killed
+ * (cgroup.kill) and the cgroup removed. 0 if it had none. */
+int guards__remove_workload(struct guards *e, const char *contract);
+/* workload_decide_fn: what a workload asks the supervisor to open or remove is decided by
+ * the kernel's own rule and counters (the file guard's file_decide program) and recorded as
+ * the workload's; EACCES for a refused open, EPERM for a refused removal. */
+int guards__decide(void *guards, const struct workload_access *a);
 
 #endif /* PEP_AGENT_GUARDS_H */

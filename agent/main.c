@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include "agent/nodekey.h"
 #include "agent/records.h"
 #include "agent/store.h"
+#include "agent/workload.h"
+#include "tools/workload_proto.h"
 
 static const char usage[] =
 	"usage: pep-agent [--config FILE] [--state-dir DIR] [--bpffs-dir DIR]\n"
@@ -134,12 +137,18 @@ static void on_guard_event(evutil_socket_t fd, short what, void *arg)
 	records__flush(a->records);
 }
 
+/* The cgroup whose processes' egress the net guard sees: the cgroup v2 root by default. */
+static const char *guarded_cgroup(const struct agent *a)
+{
+	return *a->cfg.cgroup ? a->cfg.cgroup : a->support.cgroup2;
+}
+
 /* Loads or adopts the kernel guards and watches their ring buffers. */
 static int open_guards(struct agent *a)
 {
 	struct guards_opts go = {
 		.pin_root = a->cfg.bpffs_dir,
-		.cgroup = *a->cfg.cgroup ? a->cfg.cgroup : a->support.cgroup2,
+		.cgroup = guarded_cgroup(a),
 		.backend = a->backend,
 		.on_file_event = agent_on_file_event,
 		.on_net_event = agent_on_net_event,
@@ -160,6 +169,27 @@ static int open_guards(struct agent *a)
 	return 0;
 }
 
+/* `pepctl run`: the workload supervisor. Its cgroups go under the guarded cgroup, so that
+ * the net guard's programs run for them; its socket beside the admin socket
+ * (tools/workload_proto.h). Applied contracts are registered by contracts.c. */
+static int open_workloads(struct agent *a)
+{
+	struct workloads_opts wo = { .decide = guards__decide, .ctx = a->guards };
+	char root[PATH_MAX], sock[PATH_MAX];
+
+	if (snprintf(root, sizeof(root), "%s/pep", guarded_cgroup(a)) >= (int)sizeof(root) ||
+	    snprintf(sock, sizeof(sock), "%s%s", a->cfg.admin_socket, WORKLOAD_SOCKET_SUFFIX) >=
+		    (int)sizeof(sock))
+		return log_errno(-ENAMETOOLONG, "workload cgroup or socket: path too long");
+	wo.cgroup_root = root;
+	wo.socket_path = sock;
+	a->workloads = workloads__open(a->base, &wo);
+	if (!a->workloads)
+		return log_errno(-errno, "workload supervisor (cgroups %s, socket %s)", root, sock);
+	guards__set_workloads(a->guards, a->workloads);
+	return 0;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("signal %d: shutting down (enforcement stays pinned)", (int)sig);
@@ -175,6 +205,8 @@ static int start(struct agent *a)
 		r = open_state(a);
 	if (!r)
 		r = open_guards(a);
+	if (!r)
+		r = open_workloads(a);
 	if (!r)
 		r = agent_restore(a);
 	if (r)
@@ -218,6 +250,7 @@ int main(int argc, char **argv)
 out:
 	api__close(&a);
 	admin__close(a.admin);
+	workloads__close(a.workloads); /* its decisions need the guards */
 	for (int i = 0; i < 2; i++)
 		if (a.guard_events[i])
 			event_free(a.guard_events[i]);

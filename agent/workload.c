@@ -49,6 +49,7 @@ struct contract {
 	char *id;
 	uint32_t slot;
 	char *cgroup;
+	uint64_t cgroup_id; /* a cgroup v2 id is its directory's inode number */
 };
 
 struct workload {
@@ -300,10 +301,14 @@ static int remove_act(void *arg)
 /* ---- serving a notification (on the loop thread) --------------------------------------- */
 
 static int ask(struct workload *wl, const struct caller *c, enum workload_op op, int flags,
-	       const struct stat *st)
+	       const struct stat *st, int fd)
 {
 	struct workload_access a = {
 	    .pid = c->tid,
+	    .tgid = c->tgid,
+	    .uid = c->uid,
+	    .comm = c->comm,
+	    .cgroup_id = wl->c->cgroup_id,
 	    .slot = wl->c->slot,
 	    .contract = wl->c->id,
 	    .op = op,
@@ -313,6 +318,7 @@ static int ask(struct workload *wl, const struct caller *c, enum workload_op op,
 	    .mode = st->st_mode,
 	    .exe_dev = c->exe.st_dev,
 	    .exe_ino = c->exe.st_ino,
+	    .fd = fd,
 	};
 	int r = wl->w->decide(wl->w->ctx, &a);
 
@@ -328,7 +334,7 @@ static int serve_open(struct workload *wl, struct job *j, int *ret_fd)
 
 	r = caller__run(j->c, open_look, j);
 	if (!r)
-		r = ask(wl, j->c, j->k->op, j->k->flags, &j->st[0]);
+		r = ask(wl, j->c, j->k->op, j->k->flags, &j->st[0], j->fd);
 	if (!r && j->wfd >= 0 && ftruncate(j->wfd, j->k->length))
 		r = -errno;
 	if (!r && j->k->op == WORKLOAD_OPEN) {
@@ -346,11 +352,11 @@ static int serve_remove(struct workload *wl, struct job *j)
 
 	r = caller__run(j->c, remove_look, j);
 	if (!r)
-		r = ask(wl, j->c, j->k->op, j->k->flags, &j->st[0]);
+		r = ask(wl, j->c, j->k->op, j->k->flags, &j->st[0], -1);
 	replaces = j->k->op == WORKLOAD_RENAME && j->exists[1] && !(j->k->flags & RENAME_NOREPLACE);
 	if (!r && replaces)
 		r = ask(wl, j->c, exchange ? WORKLOAD_RENAME : WORKLOAD_UNLINK,
-			exchange ? j->k->flags : 0, &j->st[1]);
+			exchange ? j->k->flags : 0, &j->st[1], -1);
 	/* Do not act for a caller that is gone: its pid may be someone else's by now. */
 	if (!r)
 		r = seccomp_notify_id_valid(wl->fd, wl->w->req->id);
@@ -509,13 +515,14 @@ int workloads__add_contract(struct workloads *w, const char *contract, uint32_t 
 {
 	struct contract *c;
 	char *path = NULL;
+	struct stat st;
 	int r;
 
 	if (find_contract(w, contract))
 		return -EEXIST;
 	if (asprintf(&path, "%s/%u", w->cgroup_root, slot) < 0)
 		return -ENOMEM;
-	if (mkdir(path, 0755) && errno != EEXIST) {
+	if ((mkdir(path, 0755) && errno != EEXIST) || stat(path, &st)) {
 		r = -errno;
 		goto cleanup;
 	}
@@ -527,6 +534,7 @@ int workloads__add_contract(struct workloads *w, const char *contract, uint32_t 
 	}
 	c->slot = slot;
 	c->cgroup = path;
+	c->cgroup_id = st.st_ino;
 	path = NULL;
 	LIST_INSERT_HEAD(&w->contracts, c, link);
 	if (ret_path && snprintf(ret_path, size, "%s", c->cgroup) >= (int)size)
@@ -554,6 +562,15 @@ int workloads__remove_contract(struct workloads *w, const char *contract)
 	free(c->cgroup);
 	free(c);
 	return 0;
+}
+
+int workloads__cgroup(struct workloads *w, const char *contract, char *ret_path, size_t size)
+{
+	struct contract *c = find_contract(w, contract);
+
+	if (!c)
+		return -ENOENT;
+	return snprintf(ret_path, size, "%s", c->cgroup) < (int)size ? 0 : -ENAMETOOLONG;
 }
 
 /* A seccomp listener is an anonymous inode named so (kernel/seccomp.c, init_listener()). */

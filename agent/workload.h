@@ -41,6 +41,10 @@ enum workload_op {
  */
 struct workload_access {
 	pid_t pid;	      /* the calling thread, in the agent's pid namespace */
+	pid_t tgid;	      /* its process, likewise */
+	uid_t uid;	      /* its real uid */
+	const char *comm;     /* its name */
+	uint64_t cgroup_id;   /* the contract's workload cgroup (its inode number) */
 	uint32_t slot;	      /* the contract's slot */
 	const char *contract; /* the contract's id */
 	enum workload_op op;
@@ -50,6 +54,7 @@ struct workload_access {
 	mode_t mode;   /* its type and permission bits (st_mode) */
 	dev_t exe_dev; /* the caller's executable (/proc/PID/exe) */
 	ino_t exe_ino;
+	int fd; /* open: the agent's fd of the file opened (not yet handed over); else -1 */
 };
 
 /* Returns 0 to allow, or -EPERM / -EACCES: the errno the program gets. Runs on the
@@ -81,6 +86,8 @@ int workloads__add_contract(struct workloads *w, const char *contract, uint32_t 
  * ENOSYS); the cgroup stays, for the caller to kill (cgroup.kill) and remove. -ENOENT if
  * unknown. */
 int workloads__remove_contract(struct workloads *w, const char *contract);
+/* The contract's cgroup path into ret_path (size bytes); -ENOENT if unknown. */
+int workloads__cgroup(struct workloads *w, const char *contract, char *ret_path, size_t size);
 
 /*
  * Supervises a new workload of `contract`: moves pid into the contract's cgroup and watches

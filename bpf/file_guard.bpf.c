@@ -222,28 +222,6 @@ static __always_inline const char *path_arg(struct pt_regs *regs, bool compat, e
 	return (const char *)arg(regs, compat, first ? 0 : 1);
 }
 
-/*
- * fd -> struct file: t->files->fdt->fd[fd], all direct, fault-safe loads (no helper call:
- * a bpf_probe_read_kernel() of the slot measured +0.03x on open+close). The variable index
- * needs fdt->fd cast to void, which gives read-only untrusted memory readable at any offset:
- * Linux >= 6.17 ("bpf: allow void* cast using bpf_rdonly_cast()"); checked on 6.18.
- */
-static __always_inline struct file *fd_file(struct task_struct *t, long fd)
-{
-	struct fdtable *fdt = t->files->fdt;
-	struct file **slots;
-	struct file *f;
-
-	if ((unsigned long)fd >= fdt->max_fds)
-		return NULL;
-	slots = bpf_rdonly_cast(fdt->fd, 0);
-	f = slots[fd];
-	if (!f)
-		return NULL;
-	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-}
-
-/* Whether ino may be bound (file_ino_bits): false is certain, true means look it up. */
 static __always_inline bool maybe_bound(__u64 ino)
 {
 	__u32 bit = fg_ino_bit(ino), word = bit / 64;
@@ -282,36 +260,95 @@ static __always_inline void count_drop(__u32 what)
 		__sync_fetch_and_add(n, 1);
 }
 
-/* An event with the opener and the object filled in, the rest zero; NULL when the ring is
- * full (counted). Ring memory is not zeroed: every field is written here or by the caller. */
-static __always_inline struct fg_event *event_new(__u32 kind, __u32 slot,
+/* ---- who opens what ------------------------------------------------------------------- */
+
+/*
+ * Who opens: the current task t (the hooks), or a workload the agent opens a file for
+ * (file_decide: ask, the program's context, says who; t is NULL). Decisions, holder marks,
+ * copies and events are about this opener. Each program sets one of t and ask as a literal
+ * NULL, so the compiler drops the other's code from it.
+ */
+struct opener {
+	struct task_struct *t;
+	struct fg_ask *ask;
+	struct fg_inode exe;
+	__u32 tgid;
+};
+
+static __always_inline struct opener task_opener(struct task_struct *t)
+{
+	struct opener o = {.t = t, .exe = inode_id(t->mm->exe_file->f_inode), .tgid = t->tgid};
+
+	return o;
+}
+
+/* What was opened: the inode, with which access (f_mode), whether a regular file, the fd it
+ * got (-1: none yet or not ours) and where the opener's path argument is (user memory;
+ * NULL: none), for the events of added files and copies. */
+struct opened {
+	struct fg_inode obj;
+	__u32 fmode;
+	bool regular;
+	long fd;
+	const char *upath;
+};
+
+static __always_inline bool is_regular(struct inode *inode)
+{
+	return (inode->i_mode & S_IFMT) == S_IFREG;
+}
+
+/* A writable regular file: what a holder may copy the data into. */
+static __always_inline bool copy_target(const struct opened *d)
+{
+	return (d->fmode & FG_FMODE_WRITE) && d->regular;
+}
+
+/* An event about o and obj, the rest zero; NULL when the ring is full (counted). Ring memory
+ * is not zeroed: every field is written here or by the caller. */
+static __always_inline struct fg_event *event_new(__u32 kind, __u32 slot, const struct opener *o,
 						  const struct fg_inode *obj, long fd)
 {
 	struct fg_event *e = bpf_ringbuf_reserve(&file_events, sizeof(*e), 0);
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id;
 
 	if (!e) {
 		count_drop(FG_DROP_EVENT);
 		return NULL;
 	}
+	__builtin_memset(e, 0, offsetof(struct fg_event, comm));
 	e->ts = bpf_ktime_get_boot_ns();
-	e->counter = 0;
-	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->object = *obj;
-	e->exe = (struct fg_inode){};
+	e->exe = o->exe;
 	e->kind = kind;
-	e->verdict = FG_ALLOW;
-	e->reason = FG_R_NONE;
 	e->slot = slot;
-	e->generation = 0;
+	e->fd = fd;
+	e->path[0] = '\0';
+	if (o->ask) {
+		e->cgroup_id = o->ask->cgroup_id;
+		e->pid = o->ask->pid;
+		e->tgid = o->ask->tgid;
+		e->uid = o->ask->uid;
+		__builtin_memcpy(e->comm, o->ask->comm, sizeof(e->comm));
+		return e;
+	}
+	id = bpf_get_current_pid_tgid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->pid = (__u32)id;
 	e->tgid = id >> 32;
 	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->fd = fd;
-	e->error = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->path[0] = '\0';
 	return e;
+}
+
+/* The path of an added file or a copy, as the opener named it. */
+static __always_inline void event_path(struct fg_event *e, const struct opener *o,
+				       const struct opened *d)
+{
+	if (o->ask)
+		__builtin_memcpy(e->path, o->ask->path, sizeof(e->path));
+	else if (d->upath)
+		(void)bpf_probe_read_user_str(e->path, sizeof(e->path), d->upath);
 }
 
 /* ---- effects -------------------------------------------------------------------------- */
@@ -353,34 +390,27 @@ static __always_inline int bind(void *map, const struct fg_inode *id, __u32 slot
 	return err;
 }
 
-/* Files obj (fd in the holder t) as a derived copy of slot and reports it; path: the path
- * argument of the open that made it, or NULL. */
-static __always_inline void make_derived(struct task_struct *t, const struct fg_inode *obj,
-					 __u32 slot, long fd, const char *path)
+/* Files obj (fd of the opener, or -1) as a derived copy of slot and reports it, with the
+ * path d names it by when d is not NULL. */
+static __always_inline void make_derived(const struct opener *o, const struct fg_inode *obj,
+					 __u32 slot, long fd, const struct opened *d)
 {
-	struct fg_derived d = {.slot = slot, .tgid = t->tgid, .ts = bpf_ktime_get_boot_ns()};
+	struct fg_derived c = {.slot = slot, .tgid = o->tgid, .ts = bpf_ktime_get_boot_ns()};
 	struct fg_event *e;
 	int err;
 
 	err = bind(&file_bound, obj, slot, FG_ORIGIN_DERIVED);
-	if (!err && bpf_map_update_elem(&file_derived, obj, &d, BPF_ANY)) {
+	if (!err && bpf_map_update_elem(&file_derived, obj, &c, BPF_ANY)) {
 		count_drop(FG_DROP_BIND);
 		err = -1;
 	}
-	e = event_new(FG_EV_DERIVED, slot, obj, fd);
+	e = event_new(FG_EV_DERIVED, slot, o, obj, fd);
 	if (!e)
 		return;
 	e->error = err;
-	e->exe = inode_id(t->mm->exe_file->f_inode);
-	if (path)
-		(void)bpf_probe_read_user_str(e->path, sizeof(e->path), path);
+	if (d)
+		event_path(e, o, d);
 	bpf_ringbuf_submit(e, 0);
-}
-
-/* A writable regular file not bound yet: what a holder may copy the data into. */
-static __always_inline bool copy_target(struct file *f)
-{
-	return (f->f_mode & FG_FMODE_WRITE) && (f->f_inode->i_mode & S_IFMT) == S_IFREG;
 }
 
 /*
@@ -388,12 +418,12 @@ static __always_inline bool copy_target(struct file *f)
  * `cat data > copy` the shell opened copy before cat held anything, and cat writes to its
  * stdout. Its first FG_FD_SCAN fds that are writable regular files become derived copies.
  */
-static __always_inline void derive_open_fds(struct task_struct *t, __u32 slot)
+static __always_inline void derive_open_fds(const struct opener *o, __u32 slot)
 {
-	struct fdtable *fdt = t->files->fdt;
+	struct fdtable *fdt = o->t->files->fdt;
 	struct file **slots = bpf_rdonly_cast(fdt->fd, 0);
 	__u32 i, max = fdt->max_fds;
-	struct fg_inode obj;
+	struct opened d;
 	struct file *f;
 
 	for (i = 0; i < FG_FD_SCAN && i < max; i++) {
@@ -401,12 +431,29 @@ static __always_inline void derive_open_fds(struct task_struct *t, __u32 slot)
 		if (!f)
 			continue;
 		f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-		if (!copy_target(f))
+		d.fmode = f->f_mode;
+		d.regular = is_regular(f->f_inode);
+		if (!copy_target(&d))
 			continue;
-		obj = inode_id(f->f_inode);
-		if (!bpf_map_lookup_elem(&file_bound, &obj))
-			make_derived(t, &obj, slot, i, NULL);
+		d.obj = inode_id(f->f_inode);
+		if (!bpf_map_lookup_elem(&file_bound, &d.obj))
+			make_derived(o, &d.obj, slot, i, NULL);
 	}
+}
+
+/* An admitted opener of a slot with FG_MARK_HOLDER holds its data from now on; a new holder's
+ * open writable files become copies (FG_TRACK_COPIES). 0, or -1 when holders is full. */
+static __always_inline int hold(const struct opener *o, const struct fg_rule *r, __u32 slot)
+{
+	int err;
+
+	if (!(r->flags & FG_MARK_HOLDER) || r->holder_slot >= MAX_HOLDER_SLOTS)
+		return 0;
+	err = mark_holder(o->tgid, r->holder_slot);
+	/* a workload's fds are not ours to see: file_decide runs in the agent */
+	if (err == 1 && r->flags & FG_TRACK_COPIES && o->t)
+		derive_open_fds(o, slot);
+	return err < 0 ? err : 0;
 }
 
 /* ---- decisions ------------------------------------------------------------------------ */
@@ -421,50 +468,39 @@ static __always_inline __u32 event_kind(__u32 reason, bool counted)
 }
 
 /*
- * An open of a file bound to slot: decide (file_guard.bpf.h), kill if refused, mark the
- * holder if admitted, report either way.
+ * An open of a file bound to slot: decide (fg_decide), kill the opener if refused and kill
+ * says so (the portable hook), mark the holder if admitted, report either way. Returns the
+ * reason, FG_R_NONE when admitted. The agent's own opens are not decided here.
  */
-static __always_inline int decide_open(struct task_struct *t, struct file *file,
-				       const struct fg_inode *obj, __u32 slot, long fd)
+static __always_inline __u32 decide_open(const struct opener *o, const struct opened *d, __u32 slot,
+					 bool kill)
 {
-	struct fg_inode exe = inode_id(t->mm->exe_file->f_inode);
-	__u32 fmode = file->f_mode, reason;
-	__u64 now = bpf_ktime_get_boot_ns(), counter = 0;
-	struct fg_rule r = {};
+	__u64 now = bpf_ktime_get_boot_ns(), counter;
 	struct fg_event *e;
+	struct fg_rule r;
+	__u32 reason;
 	int err = 0;
 
-	if (trusted(t))
-		return 0; /* the agent decides its opens itself (file_decide) */
-	if (!fg_rule_get(&file_rules, slot, &r)) {
-		reason = FG_R_NO_RULE;
-		__builtin_memset(&r, 0, sizeof(r)); /* a torn copy must not mark a holder */
-	} else {
-		reason = fg_check(&r, fg_wants_app(&r) && fg_app_listed(&file_apps, &r, &exe), now);
-	}
-	if (reason == FG_R_NONE && fg_is_use(fmode))
-		reason = fg_take_use(&file_uses, &r, now, &counter);
-
-	if (reason != FG_R_NONE) {
+	if (o->t && trusted(o->t))
+		return FG_R_NONE; /* the agent has its opens decided for the workload (file_decide)
+				   */
+	reason = fg_decide(&file_rules, &file_apps, &file_uses, slot, &o->exe, d->fmode, now, &r,
+			   &counter);
+	if (reason != FG_R_NONE && kill)
 		err = bpf_send_signal(SIGKILL);
-	} else if (r.flags & FG_MARK_HOLDER && r.holder_slot < MAX_HOLDER_SLOTS) {
-		err = mark_holder(t->tgid, r.holder_slot);
-		if (err == 1 && r.flags & FG_TRACK_COPIES)
-			derive_open_fds(t, slot);
-		err = err < 0 ? err : 0;
-	}
+	else if (reason == FG_R_NONE)
+		err = hold(o, &r, slot);
 
-	e = event_new(event_kind(reason, fg_is_use(fmode) && counter), slot, obj, fd);
+	e = event_new(event_kind(reason, fg_is_use(d->fmode) && counter), slot, o, &d->obj, d->fd);
 	if (!e)
-		return 0;
+		return reason;
 	e->verdict = reason == FG_R_NONE ? FG_ALLOW : FG_DENY;
 	e->reason = reason;
 	e->generation = r.generation;
 	e->counter = counter;
-	e->exe = exe;
 	e->error = err;
 	bpf_ringbuf_submit(e, 0);
-	return 0;
+	return reason;
 }
 
 /* The binding of the nearest bound directory among the created file's ancestors. */
@@ -488,15 +524,15 @@ static __always_inline struct fg_binding *bound_above(struct dentry *d)
 	return NULL;
 }
 
-/* A file created under a bound directory: bind it (and its directory, so the next file
- * there is found at depth 1), report, then decide on it as on any bound file. False if no
- * bound directory is above it. */
-static __always_inline bool adopt_created(struct task_struct *t, struct pt_regs *regs, bool compat,
-					  enum call c, struct file *file,
-					  const struct fg_inode *obj, long fd)
+/*
+ * A file created under a bound directory (dentry: its own): bind it (and its directory, so
+ * the next file there is found at depth 1), report, then decide on it as on any bound file.
+ * False if no bound directory is above it; else *ret_reason is the decision.
+ */
+static __always_inline bool adopt_created(const struct opener *o, const struct opened *d,
+					  struct dentry *dentry, bool kill, __u32 *ret_reason)
 {
-	struct dentry *d = file->f_path.dentry;
-	struct fg_binding *b = bound_above(d);
+	struct fg_binding *b = bound_above(dentry);
 	struct fg_inode dir;
 	struct fg_event *e;
 	__u32 slot;
@@ -505,18 +541,17 @@ static __always_inline bool adopt_created(struct task_struct *t, struct pt_regs 
 	if (!b)
 		return false;
 	slot = b->slot;
-	dir = inode_id(d->d_parent->d_inode);
-	err = bind(&file_bound, obj, slot, FG_ORIGIN_DIR);
+	dir = inode_id(dentry->d_parent->d_inode);
+	err = bind(&file_bound, &d->obj, slot, FG_ORIGIN_DIR);
 	if (!err && !bpf_map_lookup_elem(&file_dirs, &dir))
 		err = bind(&file_dirs, &dir, slot, FG_ORIGIN_DIR);
-	e = event_new(FG_EV_ADDED, slot, obj, fd);
+	e = event_new(FG_EV_ADDED, slot, o, &d->obj, d->fd);
 	if (e) {
 		e->error = err;
-		e->exe = inode_id(t->mm->exe_file->f_inode);
-		(void)bpf_probe_read_user_str(e->path, sizeof(e->path), path_arg(regs, compat, c));
+		event_path(e, o, d);
 		bpf_ringbuf_submit(e, 0);
 	}
-	decide_open(t, file, obj, slot, fd);
+	*ret_reason = decide_open(o, d, slot, kill);
 	return true;
 }
 
@@ -544,48 +579,90 @@ static __always_inline bool copy_slot(__u64 slots, __u32 *ret_slot)
  * derived copy, protected like the original from now on (else `cp` then `cat` would get
  * around the rule). Regular files only: a holder writing /dev/null must not make it one.
  */
-static __always_inline int track_copy(struct task_struct *t, struct pt_regs *regs, bool compat,
-				      enum call c, struct file *file, const struct fg_inode *obj,
-				      long fd)
+static __always_inline void track_copy(const struct opener *o, const struct opened *d)
 {
-	__u32 tgid = t->tgid, slot;
-	struct holder *h = bpf_map_lookup_elem(&holders, &tgid);
+	struct holder *h = bpf_map_lookup_elem(&holders, &o->tgid);
+	__u32 slot;
 
-	if (h && copy_target(file) && !trusted(t) && copy_slot(h->slots, &slot))
-		make_derived(t, obj, slot, fd, path_arg(regs, compat, c));
-	return 0;
+	if (h && copy_target(d) && !(o->t && trusted(o->t)) && copy_slot(h->slots, &slot))
+		make_derived(o, &d->obj, slot, d->fd, d);
 }
 
+/* ---- the portable hook ---------------------------------------------------------------- */
+
+/*
+ * fd -> struct file: t->files->fdt->fd[fd], all direct, fault-safe loads (no helper call:
+ * a bpf_probe_read_kernel() of the slot measured +0.03x on open+close). The variable index
+ * needs fdt->fd cast to void, which gives read-only untrusted memory readable at any offset:
+ * Linux >= 6.17 ("bpf: allow void* cast using bpf_rdonly_cast()"); checked on 6.18.
+ */
+static __always_inline struct file *fd_file(struct task_struct *t, long fd)
+{
+	struct fdtable *fdt = t->files->fdt;
+	struct file **slots;
+	struct file *f;
+
+	if ((unsigned long)fd >= fdt->max_fds)
+		return NULL;
+	slots = bpf_rdonly_cast(fdt->fd, 0);
+	f = slots[fd];
+	if (!f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+/*
+ * Whether another task opened the file this syscall returns: a seccomp supervisor that
+ * answered with SECCOMP_IOCTL_NOTIF_ADDFD (SEND: the syscall returns the new fd, and the
+ * tracepoint fires). The file carries its opener's credentials (f_cred: current_cred() in
+ * alloc_empty_file()), which an open of the task's own always shares. That open was decided
+ * when the supervisor made it (the agent: file_decide, for the workload).
+ */
+static __always_inline bool handed_over(struct task_struct *t, struct file *file)
+{
+	return file->f_cred != t->cred;
+}
+
+/* A successful open-like syscall returned fd: decide if the file is bound, adopt it if it
+ * was created under a bound directory, track it if a holder writes it. Refusing kills. */
 static __always_inline int on_open(struct pt_regs *regs, long nr, long fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	bool compat = is_compat(t);
+	bool compat = is_compat(t), creating = false;
 	enum call c = call_of(nr, compat);
-	struct fg_binding *b;
-	struct fg_inode obj;
+	struct opened d = {.fd = fd};
+	struct fg_binding *b = NULL;
+	struct opener o;
 	struct file *file;
-	bool creating;
+	__u32 reason;
 
 	if (c == CALL_NONE)
 		return 0;
 	file = fd_file(t, fd);
 	if (!file)
 		return 0;
+	d.fmode = file->f_mode;
 	if (maybe_bound(file->f_inode->i_ino)) {
-		obj = inode_id(file->f_inode);
-		b = bpf_map_lookup_elem(&file_bound, &obj);
-		if (b)
-			return decide_open(t, file, &obj, b->slot, fd);
+		d.obj = inode_id(file->f_inode);
+		b = bpf_map_lookup_elem(&file_bound, &d.obj);
 	}
 	/* no contract touches it: only a created or written file can become one's */
-	creating = asked_create(regs, compat, c);
-	if (!creating && !(file->f_mode & FG_FMODE_WRITE))
+	if (!b)
+		creating = asked_create(regs, compat, c);
+	if ((!b && !creating && !(d.fmode & FG_FMODE_WRITE)) || handed_over(t, file))
 		return 0;
-	obj = inode_id(file->f_inode);
-	if (creating && adopt_created(t, regs, compat, c, file, &obj, fd))
+	o = task_opener(t);
+	if (b) {
+		(void)decide_open(&o, &d, b->slot, true);
 		return 0;
-	if (file->f_mode & FG_FMODE_WRITE)
-		return track_copy(t, regs, compat, c, file, &obj, fd);
+	}
+	d.obj = inode_id(file->f_inode);
+	d.regular = is_regular(file->f_inode);
+	d.upath = path_arg(regs, compat, c);
+	if (creating && adopt_created(&o, &d, file->f_path.dentry, true, &reason))
+		return 0;
+	if (d.fmode & FG_FMODE_WRITE)
+		track_copy(&o, &d);
 	return 0;
 }
 
@@ -633,6 +710,32 @@ int file_trust_self(void *ctx)
 	__u32 zero = 0;
 
 	return bpf_map_update_elem(&file_trusted, &zero, &agent, BPF_ANY);
+}
+
+/*
+ * Run by the agent for a workload of `pepctl run` (struct fg_ask): decided as the hooks
+ * decide an open by the workload itself, with the same maps, and reported as the workload's.
+ * A file created under a bound directory was bound by the hook when the agent created it.
+ */
+SEC("syscall")
+int file_decide(struct fg_ask *ask)
+{
+	struct opener o = {.ask = ask, .exe = ask->exe, .tgid = ask->tgid};
+	struct opened d = {.obj = ask->object, .fmode = ask->fmode, .fd = -1};
+	__u32 reason = FG_R_NONE, slot;
+	struct fg_binding *b;
+
+	d.regular = ask->flags & FG_ASK_REGULAR;
+	b = bpf_map_lookup_elem(&file_bound, &d.obj);
+	if (b) {
+		slot = b->slot;
+		if (ask->flags & FG_ASK_OPEN)
+			reason = decide_open(&o, &d, slot, false);
+	} else if (ask->flags & FG_ASK_OPEN && d.fmode & FG_FMODE_WRITE) {
+		track_copy(&o, &d);
+	}
+	ask->reason = reason;
+	return reason == FG_R_NONE ? FG_ALLOW : FG_DENY;
 }
 
 /*

@@ -9,10 +9,6 @@
 #ifndef PEP_FILE_GUARD_BPF_H
 #define PEP_FILE_GUARD_BPF_H
 
-/* include/linux/fs.h: stable since 2.6 */
-#define FG_FMODE_READ  0x1
-#define FG_FMODE_WRITE 0x2
-
 /* ---- pure ----------------------------------------------------------------------------- */
 
 /* One use = one open with read access (O_RDONLY, O_RDWR); write-only and O_PATH opens are
@@ -154,6 +150,32 @@ static __always_inline __u32 fg_take_use(void *uses, const struct fg_rule *r, __
 		}
 	}
 	return FG_R_NONE;
+}
+
+/*
+ * The decision on one open of a file of slot, by executable exe, with access fmode
+ * (file->f_mode), at boot time now: FG_R_NONE (admitted, and one use taken if it is one) or
+ * why not. *ret_rule: the rule it was decided by (zeroed when there was none: a torn copy
+ * must not mark a holder); *ret_counter: the counter that decided, if any. Every hook and
+ * file_decide call this, on the same maps: one rule, one set of counters.
+ */
+static __always_inline __u32 fg_decide(void *rules, void *apps, void *uses, __u32 slot,
+				       const struct fg_inode *exe, __u32 fmode, __u64 now,
+				       struct fg_rule *ret_rule, __u64 *ret_counter)
+{
+	bool listed;
+	__u32 reason;
+
+	*ret_counter = 0;
+	if (!fg_rule_get(rules, slot, ret_rule)) {
+		__builtin_memset(ret_rule, 0, sizeof(*ret_rule));
+		return FG_R_NO_RULE;
+	}
+	listed = fg_wants_app(ret_rule) && fg_app_listed(apps, ret_rule, exe);
+	reason = fg_check(ret_rule, listed, now);
+	if (reason == FG_R_NONE && fg_is_use(fmode))
+		reason = fg_take_use(uses, ret_rule, now, ret_counter);
+	return reason;
 }
 
 #endif /* PEP_FILE_GUARD_BPF_H */

@@ -22,6 +22,10 @@
 #define FG_FD_SCAN   64	  /* fds of a new holder looked at for derived copies */
 #define FG_COMM_LEN  16
 
+/* file->f_mode bits (include/linux/fs.h FMODE_READ, FMODE_WRITE: stable since 2.6) */
+#define FG_FMODE_READ  0x1
+#define FG_FMODE_WRITE 0x2
+
 /* struct fg_rule.flags */
 enum fg_rule_flags {
 	FG_ACTIVE = 1 << 0,	  /* applied; a slot without an active rule refuses every open */
@@ -148,6 +152,35 @@ struct fg_trusted {
 	__u32 tgid;
 	__u32 pad;
 	__u64 start_ns; /* task->group_leader->start_boottime */
+};
+
+/*
+ * The context of file_decide, a SEC("syscall") program the agent runs
+ * (bpf_prog_test_run_opts) for a workload of `pepctl run`: the supervisor has opened, or is
+ * about to remove, a file for the workload, and the program decides as if the workload had
+ * done it itself: the same rule, the same counters (fetch-and-add), the same holder mark, the
+ * same copy tracking, the same event. In: all but reason and counter. Out: reason, counter;
+ * the program's return value is enum fg_verdict.
+ */
+enum fg_ask_flags {
+	FG_ASK_OPEN = 1 << 0,	 /* an open with access fmode */
+	FG_ASK_DESTROY = 1 << 1, /* unlink, rename (either file), truncate, or O_TRUNC */
+	FG_ASK_REGULAR = 1 << 2, /* the file is a regular file (only those become copies) */
+};
+
+struct fg_ask {
+	struct fg_inode object; /* the file the supervisor reached (fstat) */
+	struct fg_inode exe;	/* the workload's executable */
+	__u64 cgroup_id;	/* the workload's cgroup */
+	__u64 counter;		/* out: as fg_event.counter */
+	__u32 flags;		/* enum fg_ask_flags */
+	__u32 fmode;		/* open: FG_FMODE_READ | FG_FMODE_WRITE */
+	__u32 pid;		/* the calling thread, */
+	__u32 tgid;		/* its process, */
+	__u32 uid;		/* its uid: as the kernel numbers them (initial namespaces) */
+	__u32 reason;		/* out: enum fg_reason */
+	char comm[FG_COMM_LEN];
+	char path[FG_PATH_LEN]; /* where the file is: for the event of a derived copy */
 };
 
 /* file_drops: PERCPU_ARRAY enum fg_drop -> __u64, what the programs could not record. */

@@ -19,8 +19,7 @@ agent_pid=
 
 cleanup() {
 	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
-	[ -f "$CG/cgroup.procs" ] && xargs -r kill -9 <"$CG/cgroup.procs" 2>/dev/null
-	rmdir "$CG" 2>/dev/null || true
+	pep_remove_cgroup "$CG" || true # with the agent's workload cgroups under it
 	rm -rf "$PINS" "$W"
 }
 trap cleanup EXIT INT TERM HUP PIPE

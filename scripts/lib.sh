@@ -33,6 +33,19 @@ pep_start_agent() {
 	return 1
 }
 
+# pep_remove_cgroup CGROUP: kills what runs in CGROUP and below it (cgroup.kill is recursive;
+# the agent puts its workload cgroups under the guarded one), then removes them, deepest first.
+pep_remove_cgroup() {
+	[ -d "$1" ] || return 0
+	echo 1 >"$1/cgroup.kill" 2>/dev/null
+	for _ in $(seq 50); do # killed processes leave their cgroups asynchronously
+		find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
+		[ -d "$1" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # pep_in_cgroup CGROUP CMD...: runs CMD as a process of CGROUP (the guarded one).
 pep_in_cgroup() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"; }
 

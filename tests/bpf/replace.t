@@ -29,7 +29,7 @@ loops=()
 cleanup() {
 	[ ${#loops[@]} -gt 0 ] && kill "${loops[@]}" 2>/dev/null
 	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
-	rmdir "$CG" 2>/dev/null
+	pep_remove_cgroup "$CG" # with the agent's workload cgroups under it
 	rm -rf "$PINS" "$W"
 }
 trap cleanup EXIT INT TERM HUP PIPE
