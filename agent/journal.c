@@ -568,7 +568,6 @@ static int recover(struct journal *j)
 	}
 	free(segs);
 	j->written_seq = j->synced_seq = j->next_seq - 1;
-	j->near = j->bytes >= j->max_bytes / 10 * 9;
 	return err;
 }
 
@@ -599,6 +598,12 @@ struct journal *journal__open(const struct journal_opts *opts)
 		err = mkdir(j->dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
 	if (!err)
 		err = recover(j);
+	/* Near the bound already: the alert again, for this run. */
+	if (!err && j->bytes >= j->max_bytes / 10 * 9) {
+		j->near = true;
+		if (!append_state(j, "near-full"))
+			err = journal__sync(j);
+	}
 	if (err) {
 		journal__close(j);
 		errno = -err;

@@ -62,7 +62,8 @@ int journal__segments(const char *dir, uint64_t **ret_first, size_t *ret_n)
 		v[n++] = first;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_u64);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_u64);
 	*ret_first = v;
 	*ret_n = n;
 	return 0;

@@ -253,6 +253,7 @@ static void test_bound(void **state)
 {
 	uint64_t max = 64 << 10;
 	struct journal *j = open_journal(max, 16 << 10);
+	struct record late = make_record(0);
 	struct journal_status st;
 	struct collected c;
 	unsigned i;
@@ -281,6 +282,17 @@ static void test_bound(void **state)
 	assert_string_equal(c.states[0], "near-full");
 	assert_string_equal(c.states[1], "full");
 	assert_int_equal(c.types[c.n - 1], JOURNAL_CHECKPOINT);
+	assert_verifies();
+	/* reopened: near the bound from the start (an alert again), full at the first record */
+	j = open_journal(max, 16 << 10);
+	journal__status(j, &st);
+	assert_int_equal(st.state, JOURNAL_NEAR_FULL);
+	assert_int_equal(journal__append(j, &late), -ENOSPC);
+	journal__status(j, &st);
+	assert_int_equal(st.state, JOURNAL_FULL);
+	journal__close(j);
+	read_all(0, &c);
+	assert_int_equal(c.n_states, 4);
 	assert_verifies();
 }
 
