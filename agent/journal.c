@@ -45,6 +45,9 @@ struct journal {
 	bool sync_failed; /* an fdatasync() failed: later ones prove nothing (pages dropped) */
 	uint64_t torn_bytes;
 
+	char date[24]; /* date_sec, formatted */
+	time_t date_sec;
+
 	char *buf; /* entries not written yet, each with its newline */
 	size_t len, cap;
 	unsigned n_buffered;
@@ -97,12 +100,26 @@ static void put_str(struct line *l, const char *name, const char *v)
 	put_s(l, "\",");
 }
 
+/* Decimal, at least `width` digits (zero padded): printf costs half of an append. */
+static void put_dec(struct line *l, uint64_t v, int width)
+{
+	char digits[24];
+	int n = sizeof(digits);
+
+	do {
+		digits[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || (int)sizeof(digits) - n < width);
+	put(l, digits + n, sizeof(digits) - (size_t)n);
+}
+
 static void put_u64(struct line *l, const char *name, uint64_t v)
 {
-	char text[64];
-
-	put(l, text, (size_t)snprintf(text, sizeof(text), "\"%s\":%llu,", name,
-				      (unsigned long long)v));
+	put_s(l, "\"");
+	put_s(l, name);
+	put_s(l, "\":");
+	put_dec(l, v, 1);
+	put_s(l, ",");
 }
 
 static int64_t now_ns(void)
@@ -113,35 +130,47 @@ static int64_t now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void begin(struct line *l, uint64_t seq, int64_t time_ns, const char *type)
+/* {"seq":N,"time":"<RFC 3339 UTC, ns>","type":"TYPE", -- the date part is made once a
+ * second, records of one second share it. */
+static void begin(struct journal *j, struct line *l, int64_t time_ns, const char *type)
 {
 	time_t sec = (time_t)((time_ns > 0 ? time_ns : 0) / 1000000000);
-	char when[32], text[160];
 	struct tm tm;
 
+	if (sec != j->date_sec || !j->date[0]) {
+		strftime(j->date, sizeof(j->date), "%Y-%m-%dT%H:%M:%S", gmtime_r(&sec, &tm));
+		j->date_sec = sec;
+	}
 	l->len = 0;
 	l->overflow = false;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&sec, &tm));
-	put(l, text, (size_t)snprintf(text, sizeof(text),
-				      "{\"seq\":%llu,\"time\":\"%s.%09lldZ\",\"type\":\"%s\",",
-				      (unsigned long long)seq, when,
-				      (long long)((time_ns > 0 ? time_ns : 0) % 1000000000), type));
+	put_s(l, "{\"seq\":");
+	put_dec(l, j->next_seq, 1);
+	put_s(l, ",\"time\":\"");
+	put_s(l, j->date);
+	put_s(l, ".");
+	put_dec(l, (uint64_t)((time_ns > 0 ? time_ns : 0) % 1000000000), 9);
+	put_s(l, "Z\",\"type\":\"");
+	put_s(l, type);
+	put_s(l, "\",");
 }
 
 static void put_prev(struct line *l, const unsigned char *head)
 {
-	char hex[2 * JOURNAL_HASH_LEN + 1];
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * JOURNAL_HASH_LEN];
 
-	for (int i = 0; i < JOURNAL_HASH_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", head[i]);
+	for (int i = 0; i < JOURNAL_HASH_LEN; i++) {
+		hex[2 * i] = digits[head[i] >> 4];
+		hex[2 * i + 1] = digits[head[i] & 15];
+	}
 	put_s(l, "\"prev\":\"");
-	put_s(l, hex);
+	put(l, hex, sizeof(hex));
 	put_s(l, "\"");
 }
 
-static void encode_record(struct line *l, const struct journal *j, const struct record *r)
+static void encode_record(struct line *l, struct journal *j, const struct record *r)
 {
-	begin(l, j->next_seq, r->time_ns, "record");
+	begin(j, l, r->time_ns, "record");
 	put_str(l, "contract", r->contract);
 	put_str(l, "kind", r->kind);
 	put_str(l, "verdict", r->verdict);
@@ -200,7 +229,7 @@ static int append_state(struct journal *j, const char *state)
 {
 	struct line l;
 
-	begin(&l, j->next_seq, now_ns(), "journal");
+	begin(j, &l, now_ns(), "journal");
 	put_str(&l, "state", state);
 	put_u64(&l, "bytes", j->bytes);
 	put_u64(&l, "max", j->max_bytes);
@@ -215,7 +244,7 @@ static int append_checkpoint(struct journal *j)
 	struct line l;
 	char *sig;
 
-	begin(&l, j->next_seq, now_ns(), "checkpoint");
+	begin(j, &l, now_ns(), "checkpoint");
 	put_u64(&l, "lost", j->lost_total);
 	put_u64(&l, "unrecorded", j->unrecorded);
 	put_prev(&l, j->head);
@@ -333,7 +362,7 @@ int journal__lost(struct journal *j, uint64_t total)
 		j->lost_total = total;
 		return 0;
 	}
-	begin(&l, j->next_seq, now_ns(), "lost");
+	begin(j, &l, now_ns(), "lost");
 	put_u64(&l, "lost", n);
 	put_u64(&l, "total", total);
 	put_prev(&l, j->head);
