@@ -48,8 +48,7 @@ stop_load() {
 cleanup() {
 	stop_load
 	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
-	[ -f "$CG/cgroup.procs" ] && xargs -r kill -9 <"$CG/cgroup.procs" 2>/dev/null
-	rmdir "$CG" 2>/dev/null
+	pep_remove_cgroup "$CG" # and the workload cgroups the agent made under it
 	rm -rf "$PINS"
 	[ -n "${PEP_TEST_KEEP:-}" ] || rm -rf "$W"
 }
