@@ -71,16 +71,24 @@ int journal__segments(const char *dir, uint64_t **ret_first, size_t *ret_n)
 
 /* ---- one entry ------------------------------------------------------------------------ */
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Lower-case hex, exactly 2n digits (as the writer writes it). */
 static int unhex(const char *s, unsigned char *out, size_t n)
 {
+	if (strlen(s) != 2 * n)
+		return -EBADMSG;
 	for (size_t i = 0; i < n; i++) {
-		unsigned v;
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
 
-		if (!s || sscanf(s + 2 * i, "%2x", &v) != 1)
+		if (hi < 0 || lo < 0)
 			return -EBADMSG;
-		out[i] = (unsigned char)v;
+		out[i] = (unsigned char)(hi << 4 | lo);
 	}
-	return s && strlen(s) == 2 * n ? 0 : -EBADMSG;
+	return 0;
 }
 
 /* "2026-11-23T13:09:28.123456789Z" -> ns since the epoch. */
@@ -195,6 +203,9 @@ struct cursor {
 		bool complete; /* ended with a newline */
 		bool first;    /* the first line of its segment */
 		size_t seg;    /* index into segs */
+		int parsed;    /* 0: not yet; 1: e and doc hold it; -1: it does not parse */
+		struct journal_entry e;
+		cJSON *doc;
 	} slot[2];
 	int cur;
 };
@@ -206,6 +217,9 @@ static int cursor_fill(struct cursor *c, struct slot *s)
 
 	s->len = -1;
 	s->first = false;
+	s->parsed = 0;
+	cJSON_Delete(s->doc);
+	s->doc = NULL;
 	for (;;) {
 		if (!c->f && c->next_seg == c->n_segs)
 			return 0;
@@ -256,10 +270,23 @@ static int cursor_next(struct cursor *c)
 	return cursor_fill(c, done);
 }
 
+/* The slot's entry, parsed once (the check looks at each line twice); NULL if it is not one. */
+static const struct journal_entry *slot_entry(struct slot *s)
+{
+	if (!s->parsed && s->len >= 0 && s->complete &&
+	    !journal__parse(s->buf, (size_t)s->len, &s->e, &s->doc))
+		s->parsed = 1;
+	else if (!s->parsed)
+		s->parsed = -1;
+	return s->parsed > 0 ? &s->e : NULL;
+}
+
 static void cursor_close(struct cursor *c)
 {
 	if (c->f)
 		fclose(c->f);
+	cJSON_Delete(c->slot[0].doc);
+	cJSON_Delete(c->slot[1].doc);
 	free(c->slot[0].buf);
 	free(c->slot[1].buf);
 	free(c->segs);
@@ -412,9 +439,7 @@ static int check_entry(struct check *k, const struct journal_entry *e,
 static int check_line(struct check *k, struct cursor *c)
 {
 	struct slot *s = &c->slot[c->cur], *n = &c->slot[c->cur ^ 1];
-	struct journal_entry e, next;
-	cJSON *doc = NULL, *next_doc = NULL;
-	bool have_next;
+	const struct journal_entry *e;
 	int r;
 
 	snprintf(k->v->file, sizeof(k->v->file), "%020llu.jsonl",
@@ -423,20 +448,15 @@ static int check_line(struct check *k, struct cursor *c)
 		k->v->torn = true; /* being written, or torn by a crash: not a change */
 		return 1;
 	}
-	if (!s->complete || journal__parse(s->buf, (size_t)s->len, &e, &doc)) {
-		cJSON_Delete(doc);
+	e = slot_entry(s);
+	if (!e)
 		return fail(k, k->expect, "entry %llu: not a journal entry (edited or damaged)",
 			    (unsigned long long)k->expect);
-	}
-	have_next = n->len >= 0 && n->complete &&
-		    !journal__parse(n->buf, (size_t)n->len, &next, &next_doc);
-	r = check_entry(k, &e, have_next ? &next : NULL);
+	r = check_entry(k, e, slot_entry(n));
 	/* The reader finds entries by the segments' names: each must say where it starts. */
-	if (!r && s->first && e.seq != c->segs[s->seg])
-		r = fail(k, e.seq, "segment %s starts with entry %llu", k->v->file,
-			 (unsigned long long)e.seq);
-	cJSON_Delete(doc);
-	cJSON_Delete(next_doc);
+	if (!r && s->first && e->seq != c->segs[s->seg])
+		r = fail(k, e->seq, "segment %s starts with entry %llu", k->v->file,
+			 (unsigned long long)e->seq);
 	return r;
 }
 

@@ -77,9 +77,11 @@ static struct record synthetic(unsigned i)
 	return r;
 }
 
-/* Records per second, with an fsync (or only a write) every `every` records. */
-static double append_rate(unsigned every, bool durable)
+/* Records per second, with an fsync (or only a write) every `every` records; with `verify`,
+ * entries per second that journal__verify() then checks instead. */
+static double append_rate(unsigned every, bool durable, bool verify)
 {
+	struct journal_verdict v;
 	char dir[] = "/var/tmp/pep-journal-bench-XXXXXX", sub[64];
 	struct journal_opts o = { .dir = sub, .max_bytes = 1ull << 33, .batch = UINT_MAX,
 				  .key = key };
@@ -103,16 +105,21 @@ static double append_rate(unsigned every, bool durable)
 	(void)journal__sync(j);
 	rate = SYNTH_RECORDS / ((now_us() - t0) / 1e6);
 	journal__close(j);
+	t0 = now_us();
+	if (verify && (journal__verify(sub, key, &v) || !v.ok))
+		rate = -1;
+	else if (verify)
+		rate = v.entries / ((now_us() - t0) / 1e6);
 	remove_dir(dir);
 	return rate;
 }
 
-static double median_rate(unsigned every, bool durable)
+static double median_rate(unsigned every, bool durable, bool verify)
 {
 	double v[ROUNDS];
 
 	for (int i = 0; i < ROUNDS; i++)
-		v[i] = append_rate(every, durable);
+		v[i] = append_rate(every, durable, verify);
 	qsort(v, ROUNDS, sizeof(v[0]), cmp_double);
 	return v[ROUNDS / 2];
 }
@@ -120,17 +127,19 @@ static double median_rate(unsigned every, bool durable)
 static void synthetic_part(void)
 {
 	static const unsigned every[] = { 64, 256, 1024, 4096 };
-	double write_only = median_rate(256, false), r;
+	double write_only = median_rate(256, false, false), r;
 
 	printf("# 1. %d synthetic records per run, median of %d runs, journal in /var/tmp\n",
 	       SYNTH_RECORDS, ROUNDS);
 	printf("append, write() every 256 records, no fsync: %9.0f records/s\n", write_only);
 	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++) {
-		r = median_rate(every[i], true);
+		r = median_rate(every[i], true, false);
 		printf("append, fsync every %4u records%s: %9.0f records/s  ratio to no fsync "
 		       "%.2f\n",
 		       every[i], every[i] == 256 ? " (agent)" : "        ", r, r / write_only);
 	}
+	printf("pepctl records verify (chain, checkpoints):  %9.0f entries/s\n",
+	       median_rate(256, true, true));
 }
 
 /* ---- 2. kernel -> journal ------------------------------------------------------------- */
