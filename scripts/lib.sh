@@ -20,11 +20,12 @@ pep_sign() {
 		rm -f "$dest.unsigned"
 }
 
-# pep_start_agent STATE PINS SOCKET TRUST CGROUP LOG: starts pep-agent in the background
-# (its pid in agent_pid) and waits until it answers on its admin socket.
+# pep_start_agent STATE PINS SOCKET TRUST CGROUP LOG [FLAG...]: starts pep-agent in the
+# background (its pid in agent_pid) and waits until it answers on its admin socket.
 pep_start_agent() {
+	local log=$6
 	"$pep_bin/pep-agent" --state-dir "$1" --bpffs-dir "$2" --admin-socket "$3" \
-		--trust "$4" --cgroup "$5" 2>>"$6" &
+		--trust "$4" --cgroup "$5" "${@:7}" 2>>"$log" &
 	agent_pid=$!
 	for _ in $(seq 100); do
 		"$pep_bin/pepctl" --socket "$3" status >/dev/null 2>&1 && return 0

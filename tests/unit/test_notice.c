@@ -213,11 +213,12 @@ static void test_destruction_proof_verifies_with_its_key(void **state)
 	BIO *bio = BIO_new(BIO_s_mem());
 	cJSON *proof = cJSON_CreateObject(), *signer;
 	struct pol_errors errs = { 0 };
-	char *pem, *data, *sig;
+	char *mem, *pem, *data, *sig;
 	size_t len;
 
 	assert_int_equal(PEM_write_bio_PUBKEY(bio, key), 1);
-	assert_true(BIO_get_mem_data(bio, &pem) > 0);
+	len = (size_t)BIO_get_mem_data(bio, &mem);
+	pem = strndup(mem, len); /* the BIO's memory is not a C string */
 	cJSON_AddStringToObject(proof, "contractId", ID);
 	signer = cJSON_AddObjectToObject(proof, "signer");
 	cJSON_AddStringToObject(signer, "algorithm", "Ed25519");
@@ -232,6 +233,7 @@ static void test_destruction_proof_verifies_with_its_key(void **state)
 	pol_errors__clear(&errs);
 	free(sig);
 	free(data);
+	free(pem);
 	cJSON_Delete(proof);
 	BIO_free(bio);
 	EVP_PKEY_free(key);
