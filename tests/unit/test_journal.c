@@ -432,6 +432,27 @@ static void test_edit(void **state)
 	free_lines(&l);
 }
 
+/* The last record, under the checkpoint of a clean shutdown: the signature tells which. */
+static void test_edit_last(void **state)
+{
+	struct journal *j;
+	struct lines l;
+	char *at;
+
+	make_journal(&l);
+	free_lines(&l);
+	j = open_journal(1 << 20, 0);
+	assert_int_equal(journal__checkpoint(j), 0);
+	journal__close(j);
+	load_lines(&l);
+	at = strstr(l.v[25], "\"pid\":1");
+	assert_non_null(at);
+	at[6] = '9';
+	store_lines(&l);
+	assert_caught(26, "entry 26 edited");
+	free_lines(&l);
+}
+
 static void test_edit_prev(void **state)
 {
 	struct lines l;
@@ -564,6 +585,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edit_last, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_prev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_insert_copy, setup, teardown),
