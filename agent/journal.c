@@ -242,7 +242,9 @@ static int append_state(struct journal *j, const char *state)
 static int append_checkpoint(struct journal *j)
 {
 	struct line l;
+	uint64_t seq;
 	char *sig;
+	int err;
 
 	begin(j, &l, now_ns(), "checkpoint");
 	put_u64(&l, "lost", j->lost_total);
@@ -257,9 +259,13 @@ static int append_checkpoint(struct journal *j)
 	free(sig);
 	if (!fits(j, &l, true))
 		return -ENOSPC;
-	j->checkpoint_seq = j->next_seq;
-	j->checkpoint_unrecorded = j->unrecorded;
-	return commit(j, &l);
+	seq = j->next_seq;
+	err = commit(j, &l);
+	if (!err) {
+		j->checkpoint_seq = seq;
+		j->checkpoint_unrecorded = j->unrecorded;
+	}
+	return err;
 }
 
 static void segment_path(const struct journal *j, uint64_t first, const char *suffix,
