@@ -25,7 +25,7 @@
 /* A notice may be dated this far ahead of the node's clock (the two clocks differ a little). */
 #define CLOCK_SKEW_SECONDS 300
 
-/* ---- replies -------------------------------------------------------------------------- */
+/* ---- the log ------------------------------------------------------------------------- */
 
 static void log_outcome(const char *peer, const char *what, const char *id, int err,
 			const struct pol_errors *errs)
