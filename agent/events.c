@@ -31,6 +31,7 @@ static const char *const file_reasons[] = {
 	[FG_R_TERMINATED] = "terminated", [FG_R_NOT_YET] = "not yet in force",
 	[FG_R_EXPIRED] = "expired",     [FG_R_APP] = "application not allowed",
 	[FG_R_COUNT] = "count used up", [FG_R_FREQ] = "frequency limit",
+	[FG_R_NO_DELETE] = "deletion prohibited",
 };
 
 static const char *const net_reasons[] = {

@@ -29,7 +29,7 @@
 #include "agent/file_guard.h"
 #include "agent/log.h"
 
-#define FILE_GUARD_PROGS 3
+#define FILE_GUARD_PROGS 6 /* attached at once: fork, exit and the lsm backend's four hooks */
 
 struct file_guard {
 	struct file_guard_bpf *skel;
@@ -175,6 +175,39 @@ static int attach_prog(struct bpf_program *prog, const char *path, struct bpf_li
 	return 0;
 }
 
+/*
+ * The hooks of one backend (bpf/file_guard.bpf.c): the sys_exit tracepoint, or the LSM
+ * programs, which the portable kernel refuses to load at all. Fork and exit tracking and the
+ * agent's own programs run in both.
+ */
+static void choose_programs(struct file_guard_bpf *skel, bool lsm)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_LSM)
+			(void)bpf_program__set_autoload(prog, lsm);
+	}
+	(void)bpf_program__set_autoload(skel->progs.file_open_check, !lsm);
+}
+
+/* The link pins of the other backend's hooks go, once this backend's are attached: the
+ * pin root may have been used with the other backend (--backend), and both must not run. */
+static void unpin_other_backend(struct file_guard *fg)
+{
+	char path[PATH_MAX];
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, fg->skel->obj)
+	{
+		if (bpf_program__autoload(prog) || link_path(fg, prog, path))
+			continue;
+		if (unlink(path) == 0)
+			log_info("file guard: %s detached (the other backend's hook)", path);
+	}
+}
+
 /* In object order, which puts fork/exit tracking first: inheritance must be live before
  * anything can make a holder. */
 static int attach_all(struct file_guard *fg)
@@ -186,8 +219,9 @@ static int attach_all(struct file_guard *fg)
 
 	bpf_object__for_each_program(prog, fg->skel->obj)
 	{
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
-			continue; /* run by the agent, not attached */
+		if (!bpf_program__autoload(prog) ||
+		    bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
+			continue; /* the other backend's; or run by the agent, not attached */
 		if (i >= FILE_GUARD_PROGS) {
 			err = log_errno(-E2BIG, "file guard: more programs than FILE_GUARD_PROGS");
 			break;
@@ -206,6 +240,8 @@ static int attach_all(struct file_guard *fg)
 		if (fresh[i])
 			(void)bpf_link__unpin(fg->links[i]);
 	}
+	if (!err)
+		unpin_other_backend(fg);
 	return err;
 }
 
@@ -291,7 +327,9 @@ struct file_guard *file_guard__open(const struct file_guard_opts *opts)
 		err = log_errno(-errno, "file guard: open BPF object");
 		goto cleanup;
 	}
-	/* 2. size, 3. load (creates and pins missing maps), 4. attach or adopt, 5. state */
+	/* 2. size and choose, 3. load (creates and pins missing maps), 4. attach or adopt,
+	 * 5. state */
+	choose_programs(fg->skel, opts->lsm);
 	err = size_maps(fg->skel, opts);
 	if (err)
 		goto cleanup;

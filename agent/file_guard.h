@@ -12,6 +12,7 @@
 #ifndef PEP_AGENT_FILE_GUARD_H
 #define PEP_AGENT_FILE_GUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,6 +28,9 @@ typedef int (*file_guard_event_fn)(void *ctx, const struct fg_event *e);
 
 struct file_guard_opts {
 	const char *pin_root; /* bpffs directory, made if missing: "/sys/fs/bpf/pep" */
+	/* The lsm backend's hooks (file_open refused with EPERM; unlink, rename, truncate under
+	 * FG_NO_DELETE), else the portable one's (sys_exit tracepoint, SIGKILL). */
+	bool lsm;
 	/* Map sizes; 0 takes the default. Ignored for maps already pinned (adopted as are). */
 	__u32 max_files;    /* bound files + files added under directories + copies (65536) */
 	__u32 max_dirs;	    /* (4096) */

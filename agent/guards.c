@@ -60,7 +60,9 @@ static int net_event(void *ctx, void *data, size_t size)
 
 struct guards *guards__open(const struct guards_opts *opts)
 {
-	struct file_guard_opts fo = { .pin_root = opts->pin_root, .on_event = file_event };
+	struct file_guard_opts fo = { .pin_root = opts->pin_root,
+				      .lsm = opts->backend == BACKEND_LSM,
+				      .on_event = file_event };
 	struct net_guard_opts no = { .pin_root = opts->pin_root, .cgroup = opts->cgroup };
 	struct guards *e = calloc(1, sizeof(*e));
 	int err = 0;
@@ -161,6 +163,8 @@ static struct fg_rule file_rule(int slot, const struct contract_rules *r)
 		rule.flags |= FG_MARK_HOLDER, rule.holder_slot = (__u32)slot;
 	if (r->track_copies)
 		rule.flags |= FG_TRACK_COPIES;
+	if (r->no_delete)
+		rule.flags |= FG_NO_DELETE;
 	rule.not_before = boot_ns_or_zero(r->not_before, false);
 	rule.not_after = boot_ns_or_zero(r->not_after, true);
 	rule.count_limit = r->count_limit;

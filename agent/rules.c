@@ -203,8 +203,10 @@ static int apply_kernel_entry(struct contract_rules *r, const struct plan_entry 
 	const struct policy *p = e->policy;
 
 	if (!k) {
-		if (p->kind == POLICY_PROHIBITION && (e->action == ACTION_READ ||
-						      e->action == ACTION_ACCESS))
+		if (p->kind == POLICY_PROHIBITION && e->action == ACTION_DELETE)
+			r->no_delete = true; /* the plan keeps this entry for the lsm backend only */
+		else if (p->kind == POLICY_PROHIBITION && (e->action == ACTION_READ ||
+							   e->action == ACTION_ACCESS))
 			r->app_rule = true, r->app_deny_list = false, r->n_apps = 0;
 		else if (p->kind == POLICY_PROHIBITION && !p->n_constraints)
 			return set_egress(r, EGRESS_ALLOW_LIST, NULL, p->path, errs);

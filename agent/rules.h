@@ -43,6 +43,7 @@ struct contract_rules {
 	bool holders;	      /* mark holders: egress limits or copy tracking need them */
 	bool track_copies;    /* a delete/sell obligation: copies are found and removed */
 	bool delete_at_end;   /* the obligation itself */
+	bool no_delete;       /* a prohibition of delete: unlink, rename, truncate refused */
 	enum egress_mode egress;
 	struct net_prefix *egress_prefixes;
 	size_t n_egress;

@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * File guard, portable backend: for kernels without BPF-LSM or trampolines (this machine:
- * lsm and fentry programs are refused at load, no kprobes; kernel-facts.md). One tp_btf/sys_exit
- * program decides every successful open of a bound file on the file actually opened
- * (fd -> struct file -> inode), not on the path string another thread may change.
- * Refusing = bpf_send_signal(SIGKILL): the open has completed, but the process dies on its
- * way back to user space, before it runs another instruction, so it never reads a byte.
- * Two more programs keep holders right across fork and exit.
+ * File guard: who may open the files of a data product, how often, until when; holders and
+ * their copies. One object for both backends, whose loader switches the hooks on by backend
+ * (agent/file_guard.c): a second object would declare every map again and need a second
+ * loader, and the one part the 6.1 kernel lacks, bpf_rdonly_cast(), is a weak kfunc with a
+ * fallback (fd_file()). Every hook decides on the file actually opened, never on a path
+ * string another thread may change, with the same helpers (fg_decide(), decide_open()).
+ *
+ * - portable (kernels without BPF-LSM or trampolines, like this machine: lsm and fentry
+ *   programs are refused at load, no kprobes; kernel-facts.md): file_open_check, at
+ *   tp_btf/sys_exit of the open syscalls, fd -> struct file. Refusing =
+ *   bpf_send_signal(SIGKILL): the open has completed, but the process dies on its way back
+ *   to user space, before it runs another instruction, so it never reads a byte.
+ * - lsm: file_open_lsm refuses the open itself (-EPERM); file_unlink, file_rename and
+ *   file_truncate refuse the removal of files whose rule prohibits deletion.
+ * - both: file_holder_fork and file_holder_exit keep holders right across fork and exit;
+ *   file_trust_self and file_decide are run by the agent (SEC("syscall")).
  *
  * Maps and their contracts: file_guard.h. Decision: file_guard.bpf.h.
  */
@@ -28,14 +37,28 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SIGKILL 9
+#define EPERM	1
 #define O_CREAT 0100 /* same for native and ia32 */
+#define O_TRUNC 01000
 #define S_IFMT	00170000
 #define S_IFREG 0100000
 /* arch/x86/include/asm/thread_info.h: thread_info.status bit of a 32-bit syscall
  * (in_ia32_syscall()); unchanged since 3.x */
 #define TS_COMPAT 0x0002
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+/*
+ * bpf_rdonly_cast() reads the fd table with plain loads (Linux 6.2; its void cast 6.17). Weak,
+ * so the object also loads where the kernel lacks it (6.1: the lsm backend's kernel); there
+ * fd_file() reads the table with bpf_probe_read_kernel() and returns an untyped pointer, whose
+ * fields kread() reads with BPF_CORE_READ. The verifier knows which one exists and drops the
+ * other branch (ld_imm64 of a kfunc: a non-NULL pointer, or 0 when unresolved).
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+#ifndef bpf_ksym_exists /* libbpf >= 1.2 has it */
+#define bpf_ksym_exists(sym) (!!(sym))
+#endif
+#define kread(p, field) (bpf_ksym_exists(bpf_rdonly_cast) ? (p)->field : BPF_CORE_READ(p, field))
 
 /* The shared map of holders.h: declared exactly as every other guard declares it. */
 struct {
@@ -222,6 +245,33 @@ static __always_inline const char *path_arg(struct pt_regs *regs, bool compat, e
 	return (const char *)arg(regs, compat, first ? 0 : 1);
 }
 
+/*
+ * fd -> struct file: t->files->fdt->fd[fd], all direct, fault-safe loads (no helper call:
+ * a bpf_probe_read_kernel() of the slot measured +0.03x on open+close). The variable index
+ * needs fdt->fd cast to void, which gives read-only untrusted memory readable at any offset:
+ * Linux >= 6.17 ("bpf: allow void* cast using bpf_rdonly_cast()"); checked on 6.18. Without
+ * bpf_rdonly_cast (6.1) the slot is read with a helper, and the file's fields with kread().
+ */
+static __always_inline struct file *fd_file(struct task_struct *t, long fd)
+{
+	struct fdtable *fdt = t->files->fdt;
+	struct file **slots;
+	struct file *f = NULL;
+
+	if ((unsigned long)fd >= fdt->max_fds)
+		return NULL;
+	if (!bpf_ksym_exists(bpf_rdonly_cast)) {
+		(void)bpf_probe_read_kernel(&f, sizeof(f), (void *)fdt->fd + fd * sizeof(f));
+		return f;
+	}
+	slots = bpf_rdonly_cast(fdt->fd, 0);
+	f = slots[fd];
+	if (!f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+/* Whether ino may be bound (file_ino_bits): false is certain, true means look it up. */
 static __always_inline bool maybe_bound(__u64 ino)
 {
 	__u32 bit = fg_ino_bit(ino), word = bit / 64;
@@ -232,7 +282,8 @@ static __always_inline bool maybe_bound(__u64 ino)
 
 static __always_inline struct fg_inode inode_id(struct inode *inode)
 {
-	struct fg_inode id = {.dev = inode->i_sb->s_dev, .ino = inode->i_ino};
+	struct super_block *sb = kread(inode, i_sb);
+	struct fg_inode id = {.dev = kread(sb, s_dev), .ino = kread(inode, i_ino)};
 
 	return id;
 }
@@ -283,19 +334,21 @@ static __always_inline struct opener task_opener(struct task_struct *t)
 }
 
 /* What was opened: the inode, with which access (f_mode), whether a regular file, the fd it
- * got (-1: none yet or not ours) and where the opener's path argument is (user memory;
- * NULL: none), for the events of added files and copies. */
+ * got (-1: none yet or not ours), and for the events of added files and copies its path: the
+ * opener's argument in user memory (upath, the portable hook) or the file's (fpath, lsm,
+ * bpf_d_path()). Each program leaves the one it has not as a literal NULL. */
 struct opened {
 	struct fg_inode obj;
 	__u32 fmode;
 	bool regular;
 	long fd;
 	const char *upath;
+	const struct path *fpath;
 };
 
 static __always_inline bool is_regular(struct inode *inode)
 {
-	return (inode->i_mode & S_IFMT) == S_IFREG;
+	return (kread(inode, i_mode) & S_IFMT) == S_IFREG;
 }
 
 /* A writable regular file: what a holder may copy the data into. */
@@ -349,6 +402,8 @@ static __always_inline void event_path(struct fg_event *e, const struct opener *
 		__builtin_memcpy(e->path, o->ask->path, sizeof(e->path));
 	else if (d->upath)
 		(void)bpf_probe_read_user_str(e->path, sizeof(e->path), d->upath);
+	else if (d->fpath) /* bpf_d_path(): file_open is among the hooks allowed to call it */
+		(void)bpf_d_path((struct path *)d->fpath, e->path, sizeof(e->path));
 }
 
 /* ---- effects -------------------------------------------------------------------------- */
@@ -413,32 +468,38 @@ static __always_inline void make_derived(const struct opener *o, const struct fg
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* One fd of the current task, a new holder of slot *ctx: a derived copy if it is a writable
+ * regular file no contract touches. A bpf_loop() callback (loops whose back edge is not a
+ * jump are refused by 6.1's verifier, and clang makes such loops). */
+static int derive_fd(__u32 fd, void *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct file *f = fd_file(t, fd);
+	struct opened d = {};
+	struct opener o;
+
+	if (!f)
+		return 0;
+	d.fmode = kread(f, f_mode);
+	d.regular = is_regular(kread(f, f_inode));
+	if (!copy_target(&d))
+		return 0;
+	d.obj = inode_id(kread(f, f_inode));
+	if (bpf_map_lookup_elem(&file_bound, &d.obj))
+		return 0;
+	o = task_opener(t);
+	make_derived(&o, &d.obj, *(__u32 *)ctx, fd, NULL);
+	return 0;
+}
+
 /*
  * A process that just became a holder may already have a file open for writing: in
  * `cat data > copy` the shell opened copy before cat held anything, and cat writes to its
  * stdout. Its first FG_FD_SCAN fds that are writable regular files become derived copies.
  */
-static __always_inline void derive_open_fds(const struct opener *o, __u32 slot)
+static __always_inline void derive_open_fds(__u32 slot)
 {
-	struct fdtable *fdt = o->t->files->fdt;
-	struct file **slots = bpf_rdonly_cast(fdt->fd, 0);
-	__u32 i, max = fdt->max_fds;
-	struct opened d;
-	struct file *f;
-
-	for (i = 0; i < FG_FD_SCAN && i < max; i++) {
-		f = slots[i];
-		if (!f)
-			continue;
-		f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-		d.fmode = f->f_mode;
-		d.regular = is_regular(f->f_inode);
-		if (!copy_target(&d))
-			continue;
-		d.obj = inode_id(f->f_inode);
-		if (!bpf_map_lookup_elem(&file_bound, &d.obj))
-			make_derived(o, &d.obj, slot, i, NULL);
-	}
+	(void)bpf_loop(FG_FD_SCAN, derive_fd, &slot, 0);
 }
 
 /* An admitted opener of a slot with FG_MARK_HOLDER holds its data from now on; a new holder's
@@ -452,7 +513,7 @@ static __always_inline int hold(const struct opener *o, const struct fg_rule *r,
 	err = mark_holder(o->tgid, r->holder_slot);
 	/* a workload's fds are not ours to see: file_decide runs in the agent */
 	if (err == 1 && r->flags & FG_TRACK_COPIES && o->t)
-		derive_open_fds(o, slot);
+		derive_open_fds(slot);
 	return err < 0 ? err : 0;
 }
 
@@ -503,6 +564,43 @@ static __always_inline __u32 decide_open(const struct opener *o, const struct op
 	return reason;
 }
 
+/*
+ * An unlink, rename or truncation of a file bound to slot (the lsm hooks, file_decide):
+ * refused and reported when its rule prohibits deletion (FG_NO_DELETE). Without a rule that
+ * can be read nothing is prohibited: the prohibition refuses, not the binding.
+ */
+static __always_inline __u32 decide_destroy(const struct opener *o, const struct fg_inode *obj,
+					    __u32 slot)
+{
+	struct fg_event *e;
+	struct fg_rule r;
+
+	if (o->t && trusted(o->t))
+		return FG_R_NONE; /* the agent deletes terminated products, decides for workloads */
+	if (!fg_rule_get(&file_rules, slot, &r) || !(r.flags & FG_NO_DELETE))
+		return FG_R_NONE;
+	e = event_new(FG_EV_DENIED, slot, o, obj, -1);
+	if (e) {
+		e->verdict = FG_DENY;
+		e->reason = FG_R_NO_DELETE;
+		e->generation = r.generation;
+		bpf_ringbuf_submit(e, 0);
+	}
+	return FG_R_NO_DELETE;
+}
+
+/* An access to a file bound to slot that may truncate it (destroy) and open it (open): the
+ * truncation first, then the open. */
+static __always_inline __u32 decide_bound(const struct opener *o, const struct opened *d,
+					  __u32 slot, bool destroy, bool open)
+{
+	__u32 reason = destroy ? decide_destroy(o, &d->obj, slot) : FG_R_NONE;
+
+	if (reason == FG_R_NONE && open)
+		reason = decide_open(o, d, slot, false);
+	return reason;
+}
+
 /* The binding of the nearest bound directory among the created file's ancestors. */
 static __always_inline struct fg_binding *bound_above(struct dentry *d)
 {
@@ -511,11 +609,12 @@ static __always_inline struct fg_binding *bound_above(struct dentry *d)
 	struct fg_inode id;
 	int i;
 
+#pragma unroll /* 6.1's verifier refuses the loop clang makes of it (see derive_fd()) */
 	for (i = 0; i < FG_DIR_DEPTH; i++) {
-		p = d->d_parent;
+		p = kread(d, d_parent);
 		if (!p || p == d)
 			return NULL; /* root of its mount: bindings do not cross mounts */
-		id = inode_id(p->d_inode);
+		id = inode_id(kread(p, d_inode));
 		b = bpf_map_lookup_elem(&file_dirs, &id);
 		if (b)
 			return b;
@@ -533,6 +632,7 @@ static __always_inline bool adopt_created(const struct opener *o, const struct o
 					  struct dentry *dentry, bool kill, __u32 *ret_reason)
 {
 	struct fg_binding *b = bound_above(dentry);
+	struct dentry *parent;
 	struct fg_inode dir;
 	struct fg_event *e;
 	__u32 slot;
@@ -541,7 +641,8 @@ static __always_inline bool adopt_created(const struct opener *o, const struct o
 	if (!b)
 		return false;
 	slot = b->slot;
-	dir = inode_id(dentry->d_parent->d_inode);
+	parent = kread(dentry, d_parent);
+	dir = inode_id(kread(parent, d_inode));
 	err = bind(&file_bound, &d->obj, slot, FG_ORIGIN_DIR);
 	if (!err && !bpf_map_lookup_elem(&file_dirs, &dir))
 		err = bind(&file_dirs, &dir, slot, FG_ORIGIN_DIR);
@@ -555,23 +656,38 @@ static __always_inline bool adopt_created(const struct opener *o, const struct o
 	return true;
 }
 
+struct copy_scan {
+	__u64 slots; /* the holder's bits */
+	__u32 slot;  /* out: the contract slot of the first bit that tracks copies */
+	bool found;
+};
+
+/* Holder bit i of a copy_scan (a bpf_loop() callback: see derive_fd()). */
+static int copy_slot_of(__u32 i, void *ctx)
+{
+	struct copy_scan *s = ctx;
+	__u32 bit = i, *slot;
+	struct fg_rule r;
+
+	if (!(s->slots >> bit & 1))
+		return 0;
+	slot = bpf_map_lookup_elem(&file_hold_slots, &bit);
+	if (!slot || !fg_rule_get(&file_rules, *slot, &r) || !(r.flags & FG_TRACK_COPIES))
+		return 0;
+	s->slot = *slot;
+	s->found = true;
+	return 1; /* stop */
+}
+
 /* The slot whose copies a holder with these bits makes: the lowest bit whose rule tracks
  * copies. Several products in one process: the copy is filed under one of them. */
 static __always_inline bool copy_slot(__u64 slots, __u32 *ret_slot)
 {
-	struct fg_rule r;
-	__u32 i, *slot;
+	struct copy_scan s = {.slots = slots};
 
-	for (i = 0; i < MAX_HOLDER_SLOTS; i++) {
-		if (!(slots >> i & 1))
-			continue;
-		slot = bpf_map_lookup_elem(&file_hold_slots, &i);
-		if (slot && fg_rule_get(&file_rules, *slot, &r) && r.flags & FG_TRACK_COPIES) {
-			*ret_slot = *slot;
-			return true;
-		}
-	}
-	return false;
+	(void)bpf_loop(MAX_HOLDER_SLOTS, copy_slot_of, &s, 0);
+	*ret_slot = s.slot;
+	return s.found;
 }
 
 /*
@@ -591,27 +707,6 @@ static __always_inline void track_copy(const struct opener *o, const struct open
 /* ---- the portable hook ---------------------------------------------------------------- */
 
 /*
- * fd -> struct file: t->files->fdt->fd[fd], all direct, fault-safe loads (no helper call:
- * a bpf_probe_read_kernel() of the slot measured +0.03x on open+close). The variable index
- * needs fdt->fd cast to void, which gives read-only untrusted memory readable at any offset:
- * Linux >= 6.17 ("bpf: allow void* cast using bpf_rdonly_cast()"); checked on 6.18.
- */
-static __always_inline struct file *fd_file(struct task_struct *t, long fd)
-{
-	struct fdtable *fdt = t->files->fdt;
-	struct file **slots;
-	struct file *f;
-
-	if ((unsigned long)fd >= fdt->max_fds)
-		return NULL;
-	slots = bpf_rdonly_cast(fdt->fd, 0);
-	f = slots[fd];
-	if (!f)
-		return NULL;
-	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-}
-
-/*
  * Whether another task opened the file this syscall returns: a seccomp supervisor that
  * answered with SECCOMP_IOCTL_NOTIF_ADDFD (SEND: the syscall returns the new fd, and the
  * tracepoint fires). The file carries its opener's credentials (f_cred: current_cred() in
@@ -620,7 +715,7 @@ static __always_inline struct file *fd_file(struct task_struct *t, long fd)
  */
 static __always_inline bool handed_over(struct task_struct *t, struct file *file)
 {
-	return file->f_cred != t->cred;
+	return kread(file, f_cred) != t->cred;
 }
 
 /* A successful open-like syscall returned fd: decide if the file is bound, adopt it if it
@@ -632,6 +727,7 @@ static __always_inline int on_open(struct pt_regs *regs, long nr, long fd)
 	enum call c = call_of(nr, compat);
 	struct opened d = {.fd = fd};
 	struct fg_binding *b = NULL;
+	struct inode *inode;
 	struct opener o;
 	struct file *file;
 	__u32 reason;
@@ -641,9 +737,10 @@ static __always_inline int on_open(struct pt_regs *regs, long nr, long fd)
 	file = fd_file(t, fd);
 	if (!file)
 		return 0;
-	d.fmode = file->f_mode;
-	if (maybe_bound(file->f_inode->i_ino)) {
-		d.obj = inode_id(file->f_inode);
+	d.fmode = kread(file, f_mode);
+	inode = kread(file, f_inode);
+	if (maybe_bound(kread(inode, i_ino))) {
+		d.obj = inode_id(inode);
 		b = bpf_map_lookup_elem(&file_bound, &d.obj);
 	}
 	/* no contract touches it: only a created or written file can become one's */
@@ -656,14 +753,34 @@ static __always_inline int on_open(struct pt_regs *regs, long nr, long fd)
 		(void)decide_open(&o, &d, b->slot, true);
 		return 0;
 	}
-	d.obj = inode_id(file->f_inode);
-	d.regular = is_regular(file->f_inode);
+	d.obj = inode_id(inode);
+	d.regular = is_regular(inode);
 	d.upath = path_arg(regs, compat, c);
-	if (creating && adopt_created(&o, &d, file->f_path.dentry, true, &reason))
+	if (creating && adopt_created(&o, &d, kread(file, f_path.dentry), true, &reason))
 		return 0;
 	if (d.fmode & FG_FMODE_WRITE)
 		track_copy(&o, &d);
 	return 0;
+}
+
+/* ---- the lsm hooks -------------------------------------------------------------------- */
+
+/* A removal, rename or truncation of inode: -EPERM when it is a bound file whose rule
+ * prohibits deletion. */
+static __always_inline int on_destroy(struct inode *inode)
+{
+	struct fg_binding *b;
+	struct fg_inode obj;
+	struct opener o;
+
+	if (!inode || !maybe_bound(inode->i_ino))
+		return 0;
+	obj = inode_id(inode);
+	b = bpf_map_lookup_elem(&file_bound, &obj);
+	if (!b)
+		return 0;
+	o = task_opener(bpf_get_current_task_btf());
+	return decide_destroy(&o, &obj, b->slot) == FG_R_NONE ? 0 : -EPERM;
 }
 
 /* ---- programs ------------------------------------------------------------------------- */
@@ -701,6 +818,76 @@ int BPF_PROG(file_holder_exit, struct task_struct *p)
 	return 0;
 }
 
+/*
+ * The lsm backend. Each hook first respects the verdict of the BPF-LSM programs before it
+ * (ret: kernel/bpf/bpf_lsm.c runs them in a chain); refusing is -EPERM, and the call fails.
+ */
+
+/* An open, before the file is handed out: decided as file_open_check decides, but refused
+ * with EPERM. f_flags still has O_CREAT and O_TRUNC here (do_dentry_open() clears them after
+ * the hook), so a truncating open of a file that may not be deleted is refused too. */
+SEC("lsm/file_open")
+int BPF_PROG(file_open_lsm, struct file *file, int ret)
+{
+	struct opened d = {.fmode = file->f_mode, .fd = -1, .fpath = &file->f_path};
+	struct inode *inode = file->f_inode;
+	struct fg_binding *b = NULL;
+	__u32 reason = FG_R_NONE;
+	bool creating = false;
+	struct opener o;
+
+	if (ret)
+		return ret;
+	if (maybe_bound(inode->i_ino)) {
+		d.obj = inode_id(inode);
+		b = bpf_map_lookup_elem(&file_bound, &d.obj);
+	}
+	if (!b)
+		creating = file->f_flags & O_CREAT;
+	if (!b && !creating && !(d.fmode & FG_FMODE_WRITE))
+		return 0;
+	o = task_opener(bpf_get_current_task_btf());
+	if (b)
+		return decide_bound(&o, &d, b->slot, file->f_flags & O_TRUNC, true) ? -EPERM : 0;
+	d.obj = inode_id(inode);
+	d.regular = is_regular(inode);
+	if (creating && adopt_created(&o, &d, file->f_path.dentry, false, &reason))
+		return reason ? -EPERM : 0;
+	if (d.fmode & FG_FMODE_WRITE)
+		track_copy(&o, &d);
+	return 0;
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(file_unlink, struct inode *dir, struct dentry *victim, int ret)
+{
+	if (ret)
+		return ret;
+	return on_destroy(victim->d_inode);
+}
+
+/* The file moved and a file the rename would replace; for RENAME_EXCHANGE the kernel calls
+ * the hook a second time with the two swapped (security_inode_rename()). */
+SEC("lsm/inode_rename")
+int BPF_PROG(file_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return ret;
+	ret = on_destroy(old_dentry->d_inode);
+	return ret ? ret : on_destroy(new_dentry->d_inode);
+}
+
+/* truncate(2), and on 6.1 ftruncate(2) and O_TRUNC too (later kernels call file_truncate for
+ * those: the O_TRUNC case is refused in file_open_lsm already). */
+SEC("lsm/path_truncate")
+int BPF_PROG(file_truncate, const struct path *path, int ret)
+{
+	if (ret)
+		return ret;
+	return on_destroy(path->dentry->d_inode);
+}
+
 /* Run by the agent (bpf_prog_test_run): trusts the calling process (file_guard.h). */
 SEC("syscall")
 int file_trust_self(void *ctx)
@@ -729,8 +916,8 @@ int file_decide(struct fg_ask *ask)
 	b = bpf_map_lookup_elem(&file_bound, &d.obj);
 	if (b) {
 		slot = b->slot;
-		if (ask->flags & FG_ASK_OPEN)
-			reason = decide_open(&o, &d, slot, false);
+		reason = decide_bound(&o, &d, slot, ask->flags & FG_ASK_DESTROY,
+				      ask->flags & FG_ASK_OPEN);
 	} else if (ask->flags & FG_ASK_OPEN && d.fmode & FG_FMODE_WRITE) {
 		track_copy(&o, &d);
 	}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * File guard: which processes may open the files of a data product, how often, and until
- * when. Shared by bpf/file_guard.bpf.c (portable backend), the BPF-LSM variant and
- * agent/file_guard.c: every struct here is a map key, a map value or an event. Include
+ * when. Shared by bpf/file_guard.bpf.c (both backends' programs) and agent/file_guard.c:
+ * every struct here is a map key, a map value, an event or a program's context. Include
  * vmlinux.h (BPF) or <linux/types.h> (user space) first.
  *
  * Objects are (dev, ino). dev is the KERNEL encoding of super_block->s_dev,
@@ -36,6 +36,7 @@ enum fg_rule_flags {
 	FG_FREQ_LIMIT = 1 << 5,	  /* freq_limit uses per frequency window */
 	FG_MARK_HOLDER = 1 << 6,  /* an admitted open sets bit holder_slot in holders */
 	FG_TRACK_COPIES = 1 << 7, /* files a holder creates or writes become derived copies */
+	FG_NO_DELETE = 1 << 8,	  /* unlink, rename, truncate refused (lsm backend, file_decide) */
 };
 
 /*
@@ -194,8 +195,8 @@ enum fg_drop {
 enum fg_kind {
 	FG_EV_ALLOWED = 1,   /* admitted, not a use (no read access) or no limit */
 	FG_EV_COUNTED = 2,   /* admitted use; counter = uses in the count window (or freq) */
-	FG_EV_DENIED = 3,    /* refused: killed */
-	FG_EV_EXHAUSTED = 4, /* refused because a limit was reached: killed */
+	FG_EV_DENIED = 3,    /* refused: killed (portable), EPERM (lsm), EACCES/EPERM (workload) */
+	FG_EV_EXHAUSTED = 4, /* refused because a limit was reached: the same */
 	FG_EV_DERIVED = 5,   /* a holder made a derived copy: fd and path say where */
 	FG_EV_ADDED = 6,     /* a file created under a bound directory was bound */
 };
@@ -214,6 +215,7 @@ enum fg_reason {
 	FG_R_APP = 5,	  /* executable not allowed */
 	FG_R_COUNT = 6,
 	FG_R_FREQ = 7,
+	FG_R_NO_DELETE = 8, /* an unlink, rename or truncation under FG_NO_DELETE */
 };
 
 /*

@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared by the tests/vm/*.t scripts: source it, then `vm_tap BIN [run.sh options] -- COMMAND`.
+# Runs COMMAND in the VM (tests/vm/run.sh) and makes its output this test's TAP: run.sh's 77
+# (the VM cannot run here) becomes "1..0 # SKIP why", 99 (no boot, timeout) a failed test; the
+# VM's stderr follows as TAP comments. Exits with COMMAND's status.
+vm_tap() {
+	local bin=$1 log rc
+	shift
+	if [ ! -x "$bin" ]; then
+		printf '1..1\nnot ok 1 - %s not built (make)\n' "$bin"
+		exit 1
+	fi
+	log=$(mktemp) || exit 1
+	"$(dirname "$0")/run.sh" "$@" 2>"$log"
+	rc=$?
+	case $rc in
+	77) echo "1..0 # SKIP $(tail -n 1 "$log")"; rc=0 ;;
+	99) printf '1..1\nnot ok 1 - VM run failed\n'; sed 's/^/# /' "$log" ;;
+	*) sed 's/^/# /' "$log" ;;
+	esac
+	rm -f "$log"
+	exit "$rc"
+}
