@@ -24,6 +24,7 @@ static const struct {
 	{ "tls_key", offsetof(struct agent_config, tls_key), "/etc/pep/agent.key" },
 	{ "platform_ca", offsetof(struct agent_config, platform_ca), "/etc/pep/platform-ca.crt" },
 	{ "platform_ids", offsetof(struct agent_config, platform_ids), "" },
+	{ "platform_url", offsetof(struct agent_config, platform_url), "" },
 	{ "max_body_bytes", offsetof(struct agent_config, max_body_bytes), "4194304" },
 	{ "journal_max_bytes", offsetof(struct agent_config, journal_max_bytes), "1073741824" },
 };
@@ -113,6 +114,7 @@ static int read_file(struct agent_config *cfg, FILE *f, char *err, size_t errlen
 						"(state_dir, bpffs_dir, admin_socket, trust, "
 						"backend auto|lsm|portable, cgroup, bind, listen, "
 						"tls_cert, tls_key, platform_ca, platform_ids, "
+						"platform_url, "
 						"max_body_bytes N, journal_max_bytes N)" :
 						strerror(-r));
 			return r;

@@ -33,7 +33,8 @@ static const char usage[] =
 	"                 [--admin-socket PATH] [--trust PATH] [--backend auto|lsm|portable]\n"
 	"                 [--cgroup DIR] [--listen ADDR:PORT] [--tls-cert FILE]\n"
 	"                 [--tls-key FILE] [--platform-ca FILE] [--platform-ids ID,...]\n"
-	"                 [--max-body-bytes N] [--journal-max-bytes N] [--verbose]\n";
+	"                 [--platform-url URL] [--max-body-bytes N] [--journal-max-bytes N]\n"
+	"                 [--verbose]\n";
 
 static int parse_args(int argc, char **argv, struct agent_config *cfg)
 {
@@ -50,6 +51,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "platform-ca", required_argument, NULL, 'P' },
 		{ "platform-ids", required_argument, NULL, 'I' },
+		{ "platform-url", required_argument, NULL, 'U' },
 		{ "max-body-bytes", required_argument, NULL, 'm' },
 		{ "journal-max-bytes", required_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -59,7 +61,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		['s'] = "state_dir", ['b'] = "bpffs_dir", ['a'] = "admin_socket",
 		['t'] = "trust",     ['B'] = "backend",   ['g'] = "cgroup",
 		['l'] = "listen",    ['C'] = "tls_cert",  ['K'] = "tls_key",
-		['P'] = "platform_ca", ['I'] = "platform_ids", ['m'] = "max_body_bytes",
+		['P'] = "platform_ca", ['I'] = "platform_ids", ['U'] = "platform_url",
+		['m'] = "max_body_bytes",
 		['J'] = "journal_max_bytes",
 	};
 	const char *config = NULL;
