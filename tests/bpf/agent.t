@@ -120,10 +120,15 @@ out=$(pepctl run --contract "$ID" -- /usr/bin/cat "$W/data/research.csv" 2>&1)
 rc=$?
 check "pepctl run: another program (cat) gets \"Permission denied\", exit 1, no data" \
 	eval '[ $rc -eq 1 ] && grep -q "Permission denied" <<<"$out" && ! grep -q secret <<<"$out"'
+out=$(pepctl run --contract "$ID" -- /usr/bin/python3 -c "import sys
+data = open('$W/data/research.csv').read(); sys.stdout.write(data)
+open('$W/workload-copy.csv', 'w').write(data)")
 check "pepctl run: the listed application (python3) reads the data" \
-	[ "$(read_with pepctl run --contract "$ID" -- /usr/bin/python3)" = "$(printf 'id,value\n1,secret')" ]
+	[ "$out" = "$(printf 'id,value\n1,secret')" ]
 check "... and that is one use, on the same counter: 3 counted" \
 	grep -q "3 counted" <<<"$(pepctl show $ID)"
+cat_file "$W/workload-copy.csv" >/dev/null
+check "... and the file it wrote is a derived copy: cat of it is killed" [ $? -eq 137 ]
 out=$(pepctl run --contract "$ID" -- /usr/bin/python3 -c "$connect" "$port")
 check "pepctl run: the workload's connection out is refused, as a holder's" [ "$out" = refused ]
 kill "$listener" 2>/dev/null
@@ -185,8 +190,9 @@ pepctl --json terminate "$ID" >"$W/terminated.json"
 wait "$workload"
 check "termination kills the contract's running workload (pepctl run exits 137)" [ $? -eq 137 ]
 check "... and removes the workload cgroups" [ -z "$(find "$CG/pep" -mindepth 1 -type d)" ]
-check "termination removes the files, the file created later and the copy" \
-	[ ! -e "$W/data/research.csv" ] && [ ! -e "$W/data/later.csv" ] && [ ! -e "$W/copy.csv" ]
+check "termination removes the files, the file created later and the copies" \
+	eval '[ ! -e "$W/data/research.csv" ] && [ ! -e "$W/data/later.csv" ] &&
+	      [ ! -e "$W/copy.csv" ] && [ ! -e "$W/workload-copy.csv" ]'
 python3 - "$W/terminated.json" "$W" <<'PY'
 import json, subprocess, sys
 proof = json.load(open(sys.argv[1]))["proof"]
@@ -200,7 +206,7 @@ paths = sorted(f["path"].rsplit("/", 1)[1] for f in proof["files"] if f["deleted
 open(d + "/proof.paths", "w").write(" ".join(paths) + (" complete" if proof["complete"] else ""))
 PY
 check "the destruction proof lists each file with its digest and is complete" \
-	[ "$(cat "$W/proof.paths")" = "copy.csv later.csv research.csv complete" ]
+	[ "$(cat "$W/proof.paths")" = "copy.csv later.csv research.csv workload-copy.csv complete" ]
 check "the destruction proof's signature verifies with openssl" \
 	quiet openssl pkeyutl -verify -pubin -inkey "$W/node.pub" -rawin -in "$W/proof.bin" \
 	-sigfile "$W/proof.sig"
