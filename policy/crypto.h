@@ -10,6 +10,7 @@
 #include <openssl/types.h>
 
 struct pol_errors;
+struct trust_store;
 
 /* GM/T 0009 default distinguishing ID: SM2 signatures and SM2-signed certificates use it.
  * OpenSSL 3.0 has no default, so every SM2 operation sets it. */
@@ -28,12 +29,9 @@ int x509_set_sm2_id(X509 *x);
 /* The first certificate in `pem`, marked as above; NULL on failure (OpenSSL error queued). */
 X509 *x509_from_pem(const char *pem);
 
-/* Loads every certificate of the PEM file at `path`, or of the regular files in the directory at
- * `path` (other PEM objects are skipped). Returns 0, or -errno with an error appended: the
- * errno of the failed call, or -ENOENT when no certificate was found. */
-int trust_store_load(const char *path, X509_STORE **ret_store, struct pol_errors *errs);
-/* NULL when `cert` chains to a certificate of `store` at time `t`, else OpenSSL's reason. */
-const char *trust_store_check(X509_STORE *store, X509 *cert, int64_t t);
+/* NULL when `cert` chains to a certificate of the store at time `t`, else OpenSSL's reason.
+ * A chain verified once is remembered (with the times it is valid) and not verified again. */
+const char *trust_store_check(struct trust_store *ts, X509 *cert, int64_t t);
 
 /* Decodes standard base64 (line breaks allowed); NULL when it is not base64. */
 unsigned char *base64_decode(const char *b64, size_t *ret_len);

@@ -67,7 +67,7 @@ static void check_doc_signature(const cJSON *doc, EVP_PKEY *key, const char *sig
 }
 
 /* The certificate chains to the store at `at`, and its CN is the signer's entity id. */
-static void check_doc_certificate(X509_STORE *store, X509 *cert, int64_t at,
+static void check_doc_certificate(struct trust_store *store, X509 *cert, int64_t at,
 				  const char *entity_id, struct pol_errors *errs)
 {
 	const char *why = trust_store_check(store, cert, at);
@@ -87,14 +87,13 @@ int signed_doc__verify(const cJSON *doc, const char *trust_path, int64_t at,
 {
 	const char *pem = member_string(doc, "certificate");
 	size_t before = pol_errors__count(errs);
-	X509_STORE *store = NULL;
+	struct trust_store *store;
 	X509 *cert;
-	int err;
 
 	ERR_clear_error(); /* reasons reported below are ours, not a caller's leftovers */
-	err = trust_store_load(trust_path, &store, errs);
-	if (err)
-		return err;
+	store = trust_store__open(trust_path, errs);
+	if (!store)
+		return -errno;
 	cert = pem ? x509_from_pem(pem) : NULL;
 	if (!cert) {
 		pol_errors__add(errs, "certificate", "%s%s", pem ? "not a PEM X.509 certificate: " :
@@ -105,7 +104,7 @@ int signed_doc__verify(const cJSON *doc, const char *trust_path, int64_t at,
 		check_doc_certificate(store, cert, at, entity_id, errs);
 	}
 	X509_free(cert);
-	X509_STORE_free(store);
+	trust_store__free(store);
 	return pol_errors__count(errs) != before ? -EINVAL : 0;
 }
 

@@ -265,7 +265,17 @@ enum digest_alg contract__digest_alg(const struct contract *c);
 /* contractHash: 64 lower-case hex digits + NUL into ret_hex[65]. Returns 0 or -errno. */
 int contract__hash(const struct contract *c, char ret_hex[65]);
 
+/*
+ * The CAs a node trusts, loaded once from a PEM file or a directory of PEM files. A store the
+ * caller keeps across verifications remembers the certificate chains it has verified (with
+ * the times they are valid) and does not verify their signatures again. NULL and errno (an
+ * error appended) when the path holds no certificate or cannot be read.
+ */
+struct trust_store *trust_store__open(const char *path, struct pol_errors *errs);
+void trust_store__free(struct trust_store *ts);
+
 struct verify_opts {
+	struct trust_store *trust; /* kept by the caller; NULL: trust_path is loaded for the call */
 	const char *trust_path; /* CA file or directory (PEM) */
 	int64_t now;            /* injectable clock: seconds since the epoch; 0 = time(NULL) */
 };

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The node's trust store: the CAs whose certificates may vouch for a signatory. */
+/*
+ * The node's trust store: the CAs whose certificates may vouch for a signatory. A store the
+ * caller keeps also remembers the chains it has verified, so that seeing the same parties
+ * again skips the CAs' signature checks (an SM2 verification costs ~220 us in OpenSSL 3.0).
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,7 +80,22 @@ static int add_dir(X509_STORE *store, const char *dir, size_t *count, char ret_n
 	return err;
 }
 
-int trust_store_load(const char *path, X509_STORE **ret_store, struct pol_errors *errs)
+#define VERIFIED_MAX 1024 /* remembered chains; when full, remembering starts over */
+
+/* A certificate (SHA-256 of its DER) whose chain verified, and the times its whole chain is
+ * valid: checked again at another time inside them, it needs no signature verified. */
+struct verified_chain {
+	unsigned char md[32];
+	int64_t from, to;
+};
+
+struct trust_store {
+	X509_STORE *x509;
+	struct verified_chain *verified;
+	size_t n_verified;
+};
+
+static int load_x509(const char *path, X509_STORE **ret_store, struct pol_errors *errs)
 {
 	X509_STORE *store = X509_STORE_new();
 	char name[NAME_MAX + 1] = "";
@@ -108,12 +129,81 @@ int trust_store_load(const char *path, X509_STORE **ret_store, struct pol_errors
 	return 0;
 }
 
-const char *trust_store_check(X509_STORE *store, X509 *cert, int64_t t)
+struct trust_store *trust_store__open(const char *path, struct pol_errors *errs)
 {
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	const char *why = "out of memory";
+	struct trust_store *ts = calloc(1, sizeof(*ts));
+	int err;
 
-	if (ctx && X509_STORE_CTX_init(ctx, store, cert, NULL) == 1) {
+	if (!ts) {
+		pol_errors__add(errs, "", "out of memory");
+		return NULL;
+	}
+	ts->verified = calloc(VERIFIED_MAX, sizeof(*ts->verified));
+	err = ts->verified ? load_x509(path, &ts->x509, errs) : -ENOMEM;
+	if (err) {
+		trust_store__free(ts);
+		errno = -err;
+		return NULL;
+	}
+	return ts;
+}
+
+void trust_store__free(struct trust_store *ts)
+{
+	if (!ts)
+		return;
+	X509_STORE_free(ts->x509);
+	free(ts->verified);
+	free(ts);
+}
+
+static int64_t asn1_seconds(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	return ASN1_TIME_to_tm(t, &tm) == 1 ? (int64_t)timegm(&tm) : 0;
+}
+
+static const struct verified_chain *find_verified(const struct trust_store *ts,
+						  const unsigned char md[32], int64_t t)
+{
+	for (size_t i = 0; i < ts->n_verified; i++)
+		if (!memcmp(ts->verified[i].md, md, 32) && ts->verified[i].from <= t &&
+		    t <= ts->verified[i].to)
+			return &ts->verified[i];
+	return NULL;
+}
+
+/* Remembers a verified chain with the times all its certificates are valid. */
+static void remember_chain(struct trust_store *ts, const unsigned char md[32], X509_STORE_CTX *ctx)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	struct verified_chain v = { .from = INT64_MIN, .to = INT64_MAX };
+
+	memcpy(v.md, md, 32);
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		int64_t from = asn1_seconds(X509_get0_notBefore(x)), to = asn1_seconds(X509_get0_notAfter(x));
+
+		v.from = from > v.from ? from : v.from;
+		v.to = to < v.to ? to : v.to;
+	}
+	if (ts->n_verified == VERIFIED_MAX)
+		ts->n_verified = 0;
+	ts->verified[ts->n_verified++] = v;
+}
+
+const char *trust_store_check(struct trust_store *ts, X509 *cert, int64_t t)
+{
+	X509_STORE_CTX *ctx = NULL;
+	const char *why = "out of memory";
+	unsigned char md[32];
+	unsigned int md_len;
+
+	if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1 && find_verified(ts, md, t))
+		return NULL;
+	ctx = X509_STORE_CTX_new();
+	if (ctx && X509_STORE_CTX_init(ctx, ts->x509, cert, NULL) == 1) {
 		X509_STORE_CTX_set_time(ctx, 0, (time_t)t);
 		int ok = X509_verify_cert(ctx), e = X509_STORE_CTX_get_error(ctx);
 
@@ -121,6 +211,8 @@ const char *trust_store_check(X509_STORE *store, X509 *cert, int64_t t)
 		 * fails with X509_V_OK: the reason is then on the error queue. */
 		why = ok == 1 ? NULL : e != X509_V_OK ? X509_verify_cert_error_string(e) :
 							  openssl_reason();
+		if (ok == 1)
+			remember_chain(ts, md, ctx);
 	}
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();

@@ -21,7 +21,7 @@
 
 struct verifier {
 	const struct contract *c;
-	X509_STORE *store;
+	struct trust_store *store;
 	const unsigned char *data; /* the canonical bytes every party signed */
 	size_t len;
 	int64_t now;
@@ -217,9 +217,9 @@ int policy__verify(const struct contract *c, const struct verify_opts *opts,
 	ERR_clear_error(); /* reasons reported below are ours, not a caller's leftovers */
 	v.now = opts->now ? opts->now : (int64_t)time(NULL);
 	/* 1. The trust store: without it nothing can be vouched for. */
-	err = trust_store_load(opts->trust_path, &v.store, errs);
-	if (err)
-		return err;
+	v.store = opts->trust ? opts->trust : trust_store__open(opts->trust_path, errs);
+	if (!v.store)
+		return -errno;
 	/* 2. The bytes the parties signed. */
 	valid = calloc(c->n_signatories + 1, sizeof(*valid));
 	data = valid ? contract__canonical(c, &v.len) : NULL;
@@ -239,6 +239,7 @@ int policy__verify(const struct contract *c, const struct verify_opts *opts,
 cleanup:
 	free(valid);
 	free(data);
-	X509_STORE_free(v.store);
+	if (v.store != opts->trust)
+		trust_store__free(v.store);
 	return err;
 }

@@ -220,6 +220,38 @@ static void test_hash_is_sha256_without_sm2(void **state)
 }
 
 /* Only `signature` members of signatory list entries go; one elsewhere is content. */
+/* A store kept across verifications remembers verified chains: the verdicts stay the same —
+ * good verifies again, a tampered contract still fails, and a time outside a remembered
+ * chain's validity (the expired certificate at its signing time) is still refused. */
+static void test_kept_trust_store_gives_the_same_verdicts(void **state)
+{
+	char trust_path[256], path[256];
+	struct pol_errors errs = { 0 };
+	struct trust_store *ts;
+	struct verify_opts opts = { .now = vector_time(NOW) };
+	static const struct {
+		const char *name;
+		int rc;
+	} runs[] = { { "good.json", 0 },      { "good.json", 0 },    { "tampered.json", -EINVAL },
+		     { "expired.json", -EINVAL }, { "raw.json", 0 }, { "good.json", 0 } };
+
+	snprintf(trust_path, sizeof(trust_path), "%s/pki/root-ca.crt", dir);
+	ts = trust_store__open(trust_path, &errs);
+	assert_non_null(ts);
+	opts.trust = ts;
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		struct contract *c;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, runs[i].name);
+		c = vector_parse(path);
+		if (policy__verify(c, &opts, &errs) != runs[i].rc)
+			fail_msg("%s (run %zu): verdict differs with a kept store", runs[i].name, i);
+		contract__free(c);
+		pol_errors__clear(&errs);
+	}
+	trust_store__free(ts);
+}
+
 static void test_canonical_removes_only_signatory_signatures(void **state)
 {
 	struct contract c = {
@@ -257,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_trust_store_missing_is_an_io_error),
 		cmocka_unit_test(test_hash_is_sm3_of_canonical_bytes),
 		cmocka_unit_test(test_hash_is_sha256_without_sm2),
+		cmocka_unit_test(test_kept_trust_store_gives_the_same_verdicts),
 		cmocka_unit_test(test_canonical_removes_only_signatory_signatures),
 	};
 	char cmd[256];
