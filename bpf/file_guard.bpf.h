@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The file guard's decision, shared by the portable backend (file_guard.bpf.c, sys_exit
- * tracepoint) and the BPF-LSM one (file_open hook). Hooks gather the context (rule, the
- * opener's executable, access, time), these helpers decide. The first group is pure; the
- * second takes maps as arguments so each object passes its own.
+ * The file guard's decision, shared by every hook of file_guard.bpf.c (the portable sys_exit
+ * tracepoint, the lsm file_open hook, file_decide for workloads) and by net_guard.bpf.c
+ * (endpoint uses take the same counters). Hooks gather the context (rule, the opener's
+ * executable, access, time), these helpers decide. The first group is pure; the second takes
+ * maps as arguments so each object passes its own.
  * Include vmlinux.h, bpf_helpers.h and file_guard.h first.
  */
 #ifndef PEP_FILE_GUARD_BPF_H
