@@ -844,6 +844,47 @@ static void test_trusted_process(void **state)
 	assert_int_equal(WTERMSIG(st), SIGKILL);
 }
 
+/* An access the agent performs for a workload (file_decide): decided by the slot's rule, on
+ * its counter, reported as the workload's; a removal under FG_NO_DELETE refused. */
+static void test_decide_for_workload(void **state)
+{
+	const char *f = new_file("workload", SECRET);
+	struct fg_rule r = rule(FG_APP_ALLOW | FG_COUNT_LIMIT | FG_NO_DELETE);
+	struct fg_ask ask = {.object = inode_of(f),
+			     .exe = T.head,
+			     .pid = 4242,
+			     .tgid = 4242,
+			     .flags = FG_ASK_OPEN | FG_ASK_REGULAR,
+			     .fmode = FG_FMODE_READ};
+	const struct fg_event *e;
+	__u64 count, freq;
+
+	r.count_limit = 1;
+	set_rule(19, &r, &T.cat, 1);
+	bind(19, f);
+	strcpy(ask.comm, "workload");
+	events(false);
+	assert_int_equal(file_guard__decide(T.fg, &ask), -EACCES); /* head is not listed */
+	assert_int_equal(ask.reason, FG_R_APP);
+	ask.exe = T.cat;
+	assert_int_equal(file_guard__decide(T.fg, &ask), 0);
+	assert_int_equal(file_guard__decide(T.fg, &ask), -EACCES); /* count 1 used up */
+	assert_int_equal(ask.reason, FG_R_COUNT);
+	assert_int_equal(file_guard__uses(T.fg, 19, &count, &freq), 0);
+	assert_int_equal(count, 1);
+	ask.flags = FG_ASK_DESTROY | FG_ASK_REGULAR;
+	assert_int_equal(file_guard__decide(T.fg, &ask), -EACCES);
+	assert_int_equal(ask.reason, FG_R_NO_DELETE);
+	events(true);
+	e = find_event(19, FG_EV_COUNTED);
+	assert_non_null(e);
+	assert_int_equal(e->tgid, 4242);
+	assert_string_equal(e->comm, "workload");
+	assert_true(same_inode(&e->exe, &T.cat));
+	assert_int_equal(e->fd, -1);
+	assert_int_equal(find_event(19, FG_EV_DENIED)->reason, FG_R_APP);
+}
+
 /* Nothing was lost on the way: no ring overflow, no full map. */
 static void test_nothing_dropped(void **state)
 {
@@ -877,6 +918,7 @@ int main(void)
 	    cmocka_unit_test(test_clear_slot),
 	    cmocka_unit_test(test_unpin_detaches),
 	    cmocka_unit_test(test_trusted_process),
+	    cmocka_unit_test(test_decide_for_workload),
 	    cmocka_unit_test(test_nothing_dropped),
 	};
 	const char *why;
