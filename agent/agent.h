@@ -21,6 +21,7 @@ struct https_server;
 struct guards;
 struct workloads;
 struct records;
+struct report;
 struct cJSON;
 struct pol_errors;
 struct fg_event;
@@ -38,6 +39,7 @@ struct agent {
 	struct workloads *workloads; /* `pepctl run` */
 	struct event *guard_events[2];
 	struct records *records;
+	struct report *report; /* the journal to the platform, when platform_url is set */
 	EVP_PKEY *node_key;
 	char *slot_contract[AGENT_MAX_SLOTS]; /* id of the contract enforced in each slot */
 };

@@ -25,6 +25,8 @@ static const struct {
 	{ "platform_ca", offsetof(struct agent_config, platform_ca), "/etc/pep/platform-ca.crt" },
 	{ "platform_ids", offsetof(struct agent_config, platform_ids), "" },
 	{ "platform_url", offsetof(struct agent_config, platform_url), "" },
+	{ "report_interval_ms", offsetof(struct agent_config, report_interval_ms), "5000" },
+	{ "report_batch", offsetof(struct agent_config, report_batch), "1000" },
 	{ "max_body_bytes", offsetof(struct agent_config, max_body_bytes), "4194304" },
 	{ "journal_max_bytes", offsetof(struct agent_config, journal_max_bytes), "1073741824" },
 };
@@ -55,7 +57,8 @@ int config__set(struct agent_config *cfg, const char *key, const char *value)
 	if (!strcmp(key, "backend") && strcmp(value, "auto") && strcmp(value, "lsm") &&
 	    strcmp(value, "portable"))
 		return -EINVAL;
-	if ((!strcmp(key, "max_body_bytes") || !strcmp(key, "journal_max_bytes")) &&
+	if ((!strcmp(key, "max_body_bytes") || !strcmp(key, "journal_max_bytes") ||
+	     !strcmp(key, "report_interval_ms") || !strcmp(key, "report_batch")) &&
 	    (!*value || value[strspn(value, "0123456789")] || strtoull(value, NULL, 10) == 0))
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -114,7 +117,8 @@ static int read_file(struct agent_config *cfg, FILE *f, char *err, size_t errlen
 						"(state_dir, bpffs_dir, admin_socket, trust, "
 						"backend auto|lsm|portable, cgroup, bind, listen, "
 						"tls_cert, tls_key, platform_ca, platform_ids, "
-						"platform_url, "
+						"platform_url, report_interval_ms N, "
+						"report_batch N, "
 						"max_body_bytes N, journal_max_bytes N)" :
 						strerror(-r));
 			return r;

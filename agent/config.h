@@ -21,6 +21,8 @@ struct agent_config {
 	char *platform_ca;  /* CA file that platforms' client certificates must chain to */
 	char *platform_ids; /* comma list: client certificate CNs served */
 	char *platform_url; /* https://HOST:PORT of the platform this node reports to; "" = none */
+	char *report_interval_ms; /* journal to the platform at least this often, decimal */
+	char *report_batch; /* and whenever this many entries wait, decimal */
 	char *max_body_bytes; /* largest request body, decimal */
 	char *journal_max_bytes; /* bound of the behaviour records' journal, decimal */
 	char **binds;	    /* "PRODUCT TARGET..." lines, applied at start */

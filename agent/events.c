@@ -17,6 +17,7 @@
 #include "agent/guards.h"
 #include "agent/log.h"
 #include "agent/records.h"
+#include "agent/report.h"
 #include "agent/store.h"
 
 _Static_assert(AGENT_MAX_SLOTS == FG_MAX_SLOTS, "agent and file guard slots differ");
@@ -121,6 +122,8 @@ void agent_on_file_event(void *agent, const struct fg_event *e)
 	if (e->kind == FG_EV_DERIVED && r.contract[0])
 		note_copy(a, e, r.contract);
 	records__add(a->records, &r);
+	if (e->kind == FG_EV_DENIED || e->kind == FG_EV_EXHAUSTED)
+		report__alert(a->report); /* abnormal use: the platform hears at once */
 }
 
 void agent_on_net_event(void *agent, const struct net_event *e)
@@ -145,6 +148,8 @@ void agent_on_net_event(void *agent, const struct net_event *e)
 	snprintf(r.object, sizeof(r.object), "%s %s:%u", e->protocol == 17 ? "udp" : "tcp", addr,
 		 e->port);
 	records__add(a->records, &r);
+	if (e->verdict != NET_ALLOWED)
+		report__alert(a->report);
 }
 
 uint64_t agent_kernel_lost(void *agent)

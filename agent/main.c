@@ -24,6 +24,7 @@
 #include "agent/log.h"
 #include "agent/nodekey.h"
 #include "agent/records.h"
+#include "agent/report.h"
 #include "agent/store.h"
 #include "agent/workload.h"
 #include "tools/workload_proto.h"
@@ -34,6 +35,7 @@ static const char usage[] =
 	"                 [--cgroup DIR] [--listen ADDR:PORT] [--tls-cert FILE]\n"
 	"                 [--tls-key FILE] [--platform-ca FILE] [--platform-ids ID,...]\n"
 	"                 [--platform-url URL] [--max-body-bytes N] [--journal-max-bytes N]\n"
+	"                 [--report-interval-ms N] [--report-batch N]\n"
 	"                 [--verbose]\n";
 
 static int parse_args(int argc, char **argv, struct agent_config *cfg)
@@ -52,6 +54,8 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		{ "platform-ca", required_argument, NULL, 'P' },
 		{ "platform-ids", required_argument, NULL, 'I' },
 		{ "platform-url", required_argument, NULL, 'U' },
+		{ "report-interval-ms", required_argument, NULL, 'R' },
+		{ "report-batch", required_argument, NULL, 'N' },
 		{ "max-body-bytes", required_argument, NULL, 'm' },
 		{ "journal-max-bytes", required_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -63,7 +67,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		['l'] = "listen",    ['C'] = "tls_cert",  ['K'] = "tls_key",
 		['P'] = "platform_ca", ['I'] = "platform_ids", ['U'] = "platform_url",
 		['m'] = "max_body_bytes",
-		['J'] = "journal_max_bytes",
+		['J'] = "journal_max_bytes", ['R'] = "report_interval_ms", ['N'] = "report_batch",
 	};
 	const char *config = NULL;
 	char err[256] = "";
@@ -138,6 +142,7 @@ static void on_guard_event(evutil_socket_t fd, short what, void *arg)
 
 	(void)guards__poll(a->guards);
 	records__flush(a->records);
+	report__kick(a->report);
 }
 
 /* The cgroup whose processes' egress the net guard sees: the cgroup v2 root by default. */
@@ -193,6 +198,28 @@ static int open_workloads(struct agent *a)
 	return 0;
 }
 
+/* The journal to the platform, when platform_url is set (agent/report.h). */
+static int open_report(struct agent *a)
+{
+	struct report_opts ro = {
+		.base = a->base,
+		.records = a->records,
+		.url = a->cfg.platform_url,
+		.tls = { a->cfg.tls_cert, a->cfg.tls_key, a->cfg.platform_ca },
+		.state_dir = a->cfg.state_dir,
+		.key = a->node_key,
+		.interval_ms = (unsigned)strtoul(a->cfg.report_interval_ms, NULL, 10),
+		.batch = (unsigned)strtoul(a->cfg.report_batch, NULL, 10),
+		.contracts = a->slot_contract,
+		.n_contracts = AGENT_MAX_SLOTS,
+	};
+
+	if (!*a->cfg.platform_url)
+		return 0;
+	a->report = report__open(&ro);
+	return a->report ? 0 : -errno;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("signal %d: shutting down (enforcement stays pinned)", (int)sig);
@@ -212,6 +239,8 @@ static int start(struct agent *a)
 		r = open_workloads(a);
 	if (!r)
 		r = agent_restore(a);
+	if (!r)
+		r = open_report(a);
 	if (r)
 		return r;
 	a->admin = admin__open(a->base, a->cfg.admin_socket, agent_command, a);
@@ -258,6 +287,7 @@ out:
 		if (a.guard_events[i])
 			event_free(a.guard_events[i]);
 	guards__close(a.guards);
+	report__close(a.report);
 	records__close(a.records);
 	EVP_PKEY_free(a.node_key);
 	store__close(a.store);

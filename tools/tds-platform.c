@@ -30,7 +30,8 @@ static const struct command {
 	  "sign an Annex B.7 notice with the platform's key (01 early, the default; 02 on "
 	  "expiry), POST it to /contractTerminate; print the answer and the destruction proof" },
 	{ "reports", tds_reports, "--db FILE [--contract ID] [--json]",
-	  "what nodes sent, oldest first" },
+	  "what nodes sent, oldest first; then the behaviour records received, by node and seq "
+	  "(--json: {\"received\": [...], \"records\": [...]})" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -106,10 +107,28 @@ static int print_received(const struct tds_received *r, void *list)
 	return 0;
 }
 
+/* A behaviour record: node, seq and the journal line as the node stored it. */
+static int print_record(const struct tds_record *r, void *list)
+{
+	cJSON *o;
+
+	if (!list) {
+		printf("%s  %lld  %s\n", r->node, (long long)r->seq, r->line);
+		return 0;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "node", r->node);
+	cJSON_AddNumberToObject(o, "seq", (double)r->seq);
+	cJSON_AddStringToObject(o, "contract", r->contract);
+	cJSON_AddItemToObject(o, "entry", cJSON_Parse(r->line));
+	cJSON_AddItemToArray(list, o);
+	return 0;
+}
+
 int tds_reports(const struct tds_opts *o)
 {
 	struct tds_db *db;
-	cJSON *list = NULL;
+	cJSON *doc = NULL, *list = NULL, *records = NULL;
 	char *text;
 	int err;
 
@@ -120,17 +139,22 @@ int tds_reports(const struct tds_opts *o)
 		fprintf(stderr, "tds-platform: %s: %s\n", o->db, strerror(errno));
 		return TDS_USAGE;
 	}
-	if (o->json)
-		list = cJSON_CreateArray();
+	if (o->json) {
+		doc = cJSON_CreateObject();
+		list = cJSON_AddArrayToObject(doc, "received");
+		records = cJSON_AddArrayToObject(doc, "records");
+	}
 	err = tds_db__for_each_received(db, o->contract, print_received, list);
-	if (!err && list) {
-		text = cJSON_Print(list);
-		printf("%s\n", text ? text : "[]");
+	if (!err)
+		err = tds_db__for_each_record(db, o->contract, print_record, records);
+	if (!err && doc) {
+		text = cJSON_PrintUnformatted(doc);
+		printf("%s\n", text ? text : "{}");
 		free(text);
 	}
 	if (err)
 		fprintf(stderr, "tds-platform: %s: %s\n", o->db, strerror(-err));
-	cJSON_Delete(list);
+	cJSON_Delete(doc);
 	tds_db__close(db);
 	return err ? TDS_USAGE : TDS_OK;
 }

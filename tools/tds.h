@@ -56,4 +56,36 @@ struct tds_received {
 int tds_db__for_each_received(struct tds_db *db, const char *contract_id,
 			      int (*cb)(const struct tds_received *r, void *ctx), void *ctx);
 
+/* ---- behaviour records (tds_chain.c checks them; docs/journal.md, "Delivery") ---------- */
+
+#define TDS_HASH_LEN 32 /* SM3 */
+
+/* A transaction around one report's records: all of them or none. */
+int tds_db__begin(struct tds_db *db);
+int tds_db__end(struct tds_db *db, bool commit);
+/* Pins node's key at first contact; -EPERM when another one is pinned. */
+int tds_db__pin_key(struct tds_db *db, const char *node, const char *key);
+/* The hash of entry seq of node, and whether only the hash is known; -ENOENT when neither. */
+int tds_db__record_hash(struct tds_db *db, const char *node, int64_t seq, unsigned char *hash,
+			bool *ret_no_line);
+/* Stores an entry (line NULL: its hash only), replacing what was there. */
+int tds_db__put_record(struct tds_db *db, const char *node, int64_t seq, const char *contract,
+		       const unsigned char *hash, const char *line, size_t len);
+
+struct tds_record {
+	const char *node, *contract, *line;
+	int64_t seq;
+};
+
+/* Calls cb for each entry received in full (of contract and of no contract, when contract is
+ * given), by node and seq. */
+int tds_db__for_each_record(struct tds_db *db, const char *contract,
+			    int (*cb)(const struct tds_record *r, void *ctx), void *ctx);
+/* Checks a report's executionDetails (from, nodeKey, checkpoint, chain) against what node
+ * sent before and stores its entries. 0, or -EINVAL with the reason in errs. */
+struct pol_errors;
+struct cJSON;
+int tds_chain__accept(struct tds_db *db, const char *node, const struct cJSON *details,
+		      struct pol_errors *errs);
+
 #endif /* PEP_TDS_H */

@@ -15,6 +15,7 @@
 
 struct tds_db {
 	sqlite3 *db;
+	sqlite3_stmt *get_hash, *put_record; /* prepared once: every record goes through them */
 };
 
 static const char schema[] =
@@ -25,7 +26,14 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS received ("
 	"  seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, interface TEXT NOT NULL,"
 	"  contract_id TEXT NOT NULL, peer TEXT NOT NULL, verdict TEXT NOT NULL,"
-	"  body TEXT NOT NULL);";
+	"  body TEXT NOT NULL);"
+	/* Behaviour records by node and journal seq; line is NULL while only the hash is known
+	 * (another contract's record, from a report to a contract that is not its own). */
+	"CREATE TABLE IF NOT EXISTS records ("
+	"  node TEXT NOT NULL, seq INTEGER NOT NULL, contract TEXT NOT NULL, hash BLOB NOT NULL,"
+	"  line TEXT, PRIMARY KEY (node, seq)) WITHOUT ROWID;"
+	/* The node key that signs each node's checkpoints, pinned at first contact. */
+	"CREATE TABLE IF NOT EXISTS nodes (node TEXT PRIMARY KEY, key TEXT NOT NULL);";
 
 static int sqlite_errno(int rc)
 {
@@ -56,6 +64,12 @@ struct tds_db *tds_db__open(const char *path)
 		rc = sqlite3_busy_timeout(db->db, BUSY_TIMEOUT_MS);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db->db, schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db->db, "SELECT hash, line IS NULL FROM records "
+					"WHERE node = ? AND seq = ?", -1, &db->get_hash, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db->db, "INSERT OR REPLACE INTO records VALUES "
+					"(?, ?, ?, ?, ?)", -1, &db->put_record, NULL);
 	if (rc != SQLITE_OK) {
 		errno = -sqlite_errno(rc);
 		tds_db__close(db);
@@ -68,6 +82,8 @@ void tds_db__close(struct tds_db *db)
 {
 	if (!db)
 		return;
+	sqlite3_finalize(db->get_hash);
+	sqlite3_finalize(db->put_record);
 	sqlite3_close(db->db);
 	free(db);
 }
@@ -156,6 +172,103 @@ int tds_db__for_each_received(struct tds_db *db, const char *contract_id,
 			.peer = (const char *)sqlite3_column_text(st, 4),
 			.verdict = (const char *)sqlite3_column_text(st, 5),
 			.body = (const char *)sqlite3_column_text(st, 6),
+		};
+
+		r = cb(&row, ctx);
+	}
+	sqlite3_finalize(st);
+	return r ? r : sqlite_errno(rc);
+}
+
+int tds_db__begin(struct tds_db *db)
+{
+	return sqlite_errno(sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+}
+
+int tds_db__end(struct tds_db *db, bool commit)
+{
+	return sqlite_errno(sqlite3_exec(db->db, commit ? "COMMIT" : "ROLLBACK", NULL, NULL,
+					 NULL));
+}
+
+int tds_db__pin_key(struct tds_db *db, const char *node, const char *key)
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	err = exec(db, "INSERT OR IGNORE INTO nodes VALUES (?2, ?3)", 2, node, key);
+	if (err)
+		return err;
+	rc = sqlite3_prepare_v2(db->db, "SELECT key = ?2 FROM nodes WHERE node = ?1", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	err = rc == SQLITE_ROW ? (sqlite3_column_int(st, 0) ? 0 : -EPERM) : sqlite_errno(rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
+int tds_db__record_hash(struct tds_db *db, const char *node, int64_t seq, unsigned char *hash,
+			bool *ret_no_line)
+{
+	sqlite3_stmt *st = db->get_hash;
+	int rc, err = -ENOENT;
+
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == TDS_HASH_LEN) {
+		memcpy(hash, sqlite3_column_blob(st, 0), TDS_HASH_LEN);
+		*ret_no_line = sqlite3_column_int(st, 1);
+		err = 0;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		err = sqlite_errno(rc);
+	}
+	sqlite3_reset(st);
+	return err;
+}
+
+int tds_db__put_record(struct tds_db *db, const char *node, int64_t seq, const char *contract,
+		       const unsigned char *hash, const char *line, size_t len)
+{
+	sqlite3_stmt *st = db->put_record;
+	int rc;
+
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_text(st, 3, contract, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, hash, TDS_HASH_LEN, SQLITE_STATIC);
+	if (line)
+		sqlite3_bind_text(st, 5, line, (int)len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return sqlite_errno(rc);
+}
+
+int tds_db__for_each_record(struct tds_db *db, const char *contract,
+			    int (*cb)(const struct tds_record *r, void *ctx), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(db->db,
+				"SELECT node, seq, contract, line FROM records WHERE line IS NOT NULL"
+				" AND (?1 IS NULL OR contract IN (?1, '')) ORDER BY node, seq",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	sqlite3_bind_text(st, 1, contract, -1, SQLITE_STATIC);
+	while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tds_record row = {
+			.node = (const char *)sqlite3_column_text(st, 0),
+			.seq = sqlite3_column_int64(st, 1),
+			.contract = (const char *)sqlite3_column_text(st, 2),
+			.line = (const char *)sqlite3_column_text(st, 3),
 		};
 
 		r = cb(&row, ctx);

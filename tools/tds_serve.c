@@ -53,7 +53,8 @@ static cJSON *answer(struct serve *s, const char *interface, const char *id, con
 }
 
 /* An execution report: signed ones (certificate, signature) must be signed by the node that
- * sends them, with a certificate valid at reportTime. */
+ * sends them, with a certificate valid at reportTime; behaviour records in executionDetails
+ * must continue the node's chain (tds_chain.c). */
 static cJSON *on_report(const char *body, size_t len, const char *peer, void *arg)
 {
 	struct serve *s = arg;
@@ -62,6 +63,9 @@ static cJSON *on_report(const char *body, size_t len, const char *peer, void *ar
 	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "contractId"));
 	const char *when = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "reportTime"));
 	bool is_signed = cJSON_GetObjectItemCaseSensitive(doc, "signature") != NULL;
+	const cJSON *details = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, "executedStrategy"), "executionDetails");
+	bool records = cJSON_GetObjectItemCaseSensitive(details, "chain") != NULL;
 	int64_t at = time(NULL);
 	int err = doc ? 0 : -EINVAL;
 
@@ -73,7 +77,10 @@ static cJSON *on_report(const char *body, size_t len, const char *peer, void *ar
 		err = -EINVAL;
 	if (!err && is_signed)
 		err = signed_doc__verify(doc, s->trust, at, peer, &errs);
+	if (!err && records)
+		err = tds_chain__accept(s->db, peer, details, &errs);
 	reply = answer(s, "/contractExecution", id, peer,
+		       records ? "records, chain verified" :
 		       is_signed ? "signature verified" : "unsigned", body, err, &errs);
 	cJSON_Delete(doc);
 	return reply;

@@ -223,7 +223,7 @@ check "reports lists what was accepted, with its verdict" \
 	[ "$(grep -c . <<<"$out")" = 2 ] && grep -q "/contractExecution  $ID  from NODE00000000000001: unsigned" <<<"$out" &&
 	grep -q "/contractTerminate  $ID  from NODE00000000000001: signature verified" <<<"$out"
 check "reports --json carries the bodies" python3 -c "import json,sys
-r = json.loads(sys.argv[1]); sys.exit(r[1]['body']['erminateType'] != '02')" \
+r = json.loads(sys.argv[1]); sys.exit(r['received'][1]['body']['erminateType'] != '02')" \
 	"$(tds reports --db "$W/platform.db" --json)"
 
 echo "1..$n"
