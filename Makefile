@@ -137,6 +137,7 @@ $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(OUTPUT)/libpolicy.a
 # The journal needs no kernel: its unit test links its own files only.
 JOURNAL_OBJS := $(OUTPUT)/agent/journal.o $(OUTPUT)/agent/journal_read.o $(OUTPUT)/agent/nodekey.o
 $(OUTPUT)/tests/unit/test_journal: $(JOURNAL_OBJS)
+$(OUTPUT)/tests/unit/test_clock: $(OUTPUT)/agent/clock.o
 
 $(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)

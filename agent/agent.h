@@ -8,6 +8,7 @@
 
 #include <openssl/types.h>
 
+#include "agent/clock.h"
 #include "agent/config.h"
 #include "agent/probe.h"
 
@@ -26,6 +27,14 @@ struct cJSON;
 struct pol_errors;
 struct fg_event;
 struct net_event;
+struct platform;
+
+/* The timer that ends the contract in a slot at its endTime (expiry.c). */
+struct end_timer {
+	struct agent *a;
+	int slot;
+	struct event *ev;
+};
 
 struct agent {
 	struct agent_config cfg;
@@ -41,7 +50,11 @@ struct agent {
 	struct records *records;
 	struct report *report; /* the journal to the platform, when platform_url is set */
 	EVP_PKEY *node_key;
+	struct platform *platform; /* platform_url's client, or NULL (platform.h) */
+	struct clock_watch clock;  /* the wall clock against the boot clock (clock.h) */
+	struct event *clock_tick;
 	char *slot_contract[AGENT_MAX_SLOTS]; /* id of the contract enforced in each slot */
+	struct end_timer ends[AGENT_MAX_SLOTS];
 };
 
 /* contracts.c */
@@ -54,6 +67,13 @@ int agent_apply(struct agent *a, const char *text, int *ret_slot, int *ret_versi
 /* Stops every use, runs the deletion obligation; *ret_proof (may stay NULL) on success. */
 int agent_terminate(struct agent *a, const char *id, const char *cause, struct cJSON **ret_proof,
 		    struct pol_errors *errs);
+
+/* expiry.c: the slot's contract is terminated (02) at end_time, and the platform told; a
+ * time passed ends it at once, from the event loop. Arming again replaces the time. */
+int agent_expiry_arm(struct agent *a, int slot, int64_t end_time);
+void agent_expiry_disarm(struct agent *a, int slot);
+/* The wall time to go by, seconds: the wall clock unless it was set back (clock.h). */
+int64_t agent_now(const struct agent *a);
 
 /* events.c: callbacks of the guards. */
 void agent_on_file_event(void *agent, const struct fg_event *e);

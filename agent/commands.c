@@ -259,6 +259,7 @@ static cJSON *cmd_show(struct agent *a, const cJSON *req)
 {
 	const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(req, "id"));
 	struct show_ctx s = { a, NULL };
+	char *proof = NULL;
 	int err;
 
 	if (!id)
@@ -272,6 +273,9 @@ static cJSON *cmd_show(struct agent *a, const cJSON *req)
 	if (cJSON_IsTrue(cJSON_GetObjectItem(req, "history")))
 		store__for_each_change(a->store, id, add_change,
 				       cJSON_AddArrayToObject(s.reply, "history"));
+	if (!store__get_proof(a->store, id, &proof))
+		cJSON_AddItemToObject(s.reply, "proof", cJSON_Parse(proof));
+	free(proof);
 	return s.reply;
 }
 

@@ -168,6 +168,9 @@ static int enforce_and_file(struct agent *a, const struct contract *c, const cha
 		return err;
 	free(a->slot_contract[slot]);
 	a->slot_contract[slot] = strdup(c->id);
+	if (agent_expiry_arm(a, slot, c->end_time))
+		log_error("contract %s: its end cannot be timed: it ends in the kernel at its "
+			  "endTime, but is not terminated until a restart", c->id);
 	*ret_slot = slot;
 	*ret_version = old.version + 1;
 	log_info("contract %s applied in slot %d", c->id, slot);
@@ -184,6 +187,14 @@ int agent_apply(struct agent *a, const char *text, int *ret_slot, int *ret_versi
 	struct plan *plan = NULL;
 	int err;
 
+	/* A contract's times go into the kernel from the wall clock: set back, it would grant
+	 * uses the contract does not. */
+	if (a->clock.behind) {
+		pol_errors__add(errs, "", "this node's wall clock was set back by %lld s: no "
+				"contract is applied until it is right again",
+				(long long)(a->clock.behind / 1000000000LL));
+		return -EAGAIN;
+	}
 	c = policy__parse(text, strlen(text), NULL, errs);
 	if (!c)
 		return -EINVAL;
@@ -343,6 +354,8 @@ int agent_terminate(struct agent *a, const char *id, const char *cause, cJSON **
 	if (!err)
 		err = guards__terminate(a->guards, s.slot);
 	if (!err)
+		agent_expiry_disarm(a, s.slot);
+	if (!err)
 		(void)guards__remove_workload(a->guards, id); /* logged; the rule stops them anyway */
 	if (!err)
 		err = stored_rules(a, s.body, &r, &c, &plan, errs);
@@ -404,12 +417,20 @@ static int enforce_again(struct agent *a, const struct stored_contract *sc)
 static int restore_one(const struct stored_contract *sc, void *ctx)
 {
 	struct agent *a = ctx;
+	struct pol_errors errs = { 0 };
 	struct slot_status st;
+	struct contract *c;
 	int err;
 
 	if (strcmp(sc->state, "05") || sc->slot < 0 || sc->slot >= AGENT_MAX_SLOTS)
 		return 0;
 	a->slot_contract[sc->slot] = strdup(sc->id);
+	/* one that expired while the agent was down ends as soon as the loop runs */
+	c = policy__parse(sc->body, strlen(sc->body), NULL, &errs);
+	if (!c || agent_expiry_arm(a, sc->slot, c->end_time))
+		log_error("contract %s: its end cannot be timed", sc->id);
+	contract__free(c);
+	pol_errors__clear(&errs);
 	/* pinned rules found: adopted, they kept enforcing it */
 	if (guards__status(a->guards, sc->slot, &st) < 0 && enforce_again(a, sc))
 		return 0; /* logged; one contract that fails must not keep the others down */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -23,6 +24,7 @@
 #include "agent/guards.h"
 #include "agent/log.h"
 #include "agent/nodekey.h"
+#include "agent/platform.h"
 #include "agent/records.h"
 #include "agent/report.h"
 #include "agent/store.h"
@@ -198,6 +200,48 @@ static int open_workloads(struct agent *a)
 	return 0;
 }
 
+/* Every second: the wall clock against the boot clock (clock.h). Set back, applies are
+ * refused (contracts.c) and the change is logged and journaled; the kernel's rules and the
+ * expiry timers do not go by the wall clock and run on unchanged. */
+static void on_clock_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct timespec wall, boot;
+	struct record rec = { .kind = "clock", .verdict = "deny" };
+	char reason[160];
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	switch (clock_watch__feed(&a->clock, wall.tv_sec * 1000000000LL + wall.tv_nsec,
+				  boot.tv_sec * 1000000000LL + boot.tv_nsec)) {
+	case CLOCK_SET_BACK:
+		snprintf(reason, sizeof(reason), "wall clock set back by %.3f s: contracts are "
+			 "not applied until it is right again", a->clock.behind / 1e9);
+		log_error("ALERT: %s", reason);
+		break;
+	case CLOCK_RESTORED:
+		snprintf(reason, sizeof(reason), "wall clock right again: contracts are applied");
+		log_warn("%s", reason);
+		rec.verdict = "allow";
+		break;
+	default:
+		return;
+	}
+	rec.time_ns = wall.tv_sec * 1000000000LL + wall.tv_nsec;
+	rec.reason = reason;
+	records__add(a->records, &rec);
+	records__flush(a->records);
+}
+
+static int watch_clock(struct agent *a)
+{
+	struct timeval second = { 1, 0 };
+
+	on_clock_tick(-1, 0, a); /* the first readings */
+	a->clock_tick = event_new(a->base, -1, EV_PERSIST, on_clock_tick, a);
+	return a->clock_tick && !event_add(a->clock_tick, &second) ? 0 : -ENOMEM;
+}
+
 /* The journal to the platform, when platform_url is set (agent/report.h). */
 static int open_report(struct agent *a)
 {
@@ -237,6 +281,10 @@ static int start(struct agent *a)
 		r = open_guards(a);
 	if (!r)
 		r = open_workloads(a);
+	if (!r)
+		r = watch_clock(a);
+	if (!r)
+		r = platform__open(a);
 	if (!r)
 		r = agent_restore(a);
 	if (!r)
@@ -291,8 +339,13 @@ out:
 	records__close(a.records);
 	EVP_PKEY_free(a.node_key);
 	store__close(a.store);
-	for (int i = 0; i < AGENT_MAX_SLOTS; i++)
+	for (int i = 0; i < AGENT_MAX_SLOTS; i++) {
 		free(a.slot_contract[i]);
+		agent_expiry_disarm(&a, i);
+	}
+	if (a.clock_tick)
+		event_free(a.clock_tick);
+	platform__close(&a);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)

@@ -131,6 +131,7 @@ int cmd_list(int argc, char **argv)
 static void print_show(const cJSON *r)
 {
 	const cJSON *h, *d;
+	char *proof;
 
 	printf("contract %s v%.0f: %s\nproduct: %s\n", str(r, "id"), num(r, "version"),
 	       str(r, "state"), str(r, "product"));
@@ -143,6 +144,10 @@ static void print_show(const cJSON *r)
 		printf("derived copy: %s\n", d->valuestring);
 	cJSON_ArrayForEach(h, cJSON_GetObjectItem(r, "history"))
 		printf("  %s  %s  %s\n", str(h, "time"), str(h, "state"), str(h, "cause"));
+	proof = cJSON_Print(cJSON_GetObjectItem(r, "proof"));
+	if (proof)
+		printf("destruction proof:\n%s\n", proof);
+	free(proof);
 }
 
 int cmd_show(int argc, char **argv)
