@@ -416,3 +416,8 @@ void report__kick(struct report *r)
 	if (!r->in_flight && !r->backoff_ms && full_batch_waits(r))
 		schedule(r, 0);
 }
+
+uint64_t report__delivered(const struct report *r)
+{
+	return r->delivered;
+}

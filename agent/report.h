@@ -15,6 +15,7 @@
 #define PEP_AGENT_REPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/types.h>
 
@@ -51,5 +52,8 @@ void report__kick(struct report *r);
 /* An alert obligation (a refusal, an exhausted count, the journal near its bound): sends
  * now, unless a batch is in flight or the platform is being waited for. */
 void report__alert(struct report *r);
+
+/* The last seq the platform confirmed. */
+uint64_t report__delivered(const struct report *r);
 
 #endif /* PEP_AGENT_REPORT_H */

@@ -66,6 +66,7 @@ static cJSON *on_report(const char *body, size_t len, const char *peer, void *ar
 	const cJSON *details = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(doc, "executedStrategy"), "executionDetails");
 	bool records = cJSON_GetObjectItemCaseSensitive(details, "chain") != NULL;
+	char *kept;
 	int64_t at = time(NULL);
 	int err = doc ? 0 : -EINVAL;
 
@@ -79,9 +80,13 @@ static cJSON *on_report(const char *body, size_t len, const char *peer, void *ar
 		err = signed_doc__verify(doc, s->trust, at, peer, &errs);
 	if (!err && records)
 		err = tds_chain__accept(s->db, peer, details, &errs);
+	if (!err && records) /* the records are stored on their own: the rest is kept here */
+		cJSON_DeleteItemFromObjectCaseSensitive((cJSON *)details, "chain");
+	kept = !err && records ? cJSON_PrintUnformatted(doc) : NULL;
 	reply = answer(s, "/contractExecution", id, peer,
 		       records ? "records, chain verified" :
-		       is_signed ? "signature verified" : "unsigned", body, err, &errs);
+		       is_signed ? "signature verified" : "unsigned", kept ? kept : body, err, &errs);
+	free(kept);
 	cJSON_Delete(doc);
 	return reply;
 }
