@@ -231,6 +231,7 @@ static void on_clock_tick(evutil_socket_t fd, short what, void *arg)
 	rec.reason = reason;
 	records__add(a->records, &rec);
 	records__flush(a->records);
+	report__alert(a->report); /* the platform hears of the clock at once */
 }
 
 static int watch_clock(struct agent *a)
