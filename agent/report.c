@@ -31,6 +31,7 @@ struct report {
 	uint64_t sending;   /* the last seq of the batch in flight */
 	unsigned in_flight; /* reports of that batch not answered yet */
 	bool failed;	    /* one of them was not confirmed */
+	bool alert;	    /* an alert came in while a batch was in flight */
 	unsigned backoff_ms;
 	char *checkpoint;   /* the latest checkpoint line read */
 	enum journal_state state;
@@ -250,7 +251,8 @@ static void on_done(const struct https_reply *reply, void *arg)
 			  r->pos_path);
 	r->delivered = r->sending;
 	r->backoff_ms = 0;
-	schedule(r, full_batch_waits(r) ? 0 : r->interval_ms);
+	schedule(r, r->alert || full_batch_waits(r) ? 0 : r->interval_ms);
+	r->alert = false;
 }
 
 static int collect(const struct journal_entry *e, void *ctx)
@@ -399,7 +401,11 @@ void report__close(struct report *r)
 
 void report__alert(struct report *r)
 {
-	if (r && !r->in_flight && !r->backoff_ms)
+	if (!r || r->backoff_ms)
+		return; /* the retry takes it */
+	if (r->in_flight)
+		r->alert = true; /* sent once this batch is confirmed */
+	else
 		schedule(r, 0);
 }
 

@@ -49,8 +49,9 @@ struct report *report__open(const struct report_opts *opts);
 void report__close(struct report *r);
 /* After a round of records: sends now if a full batch waits. */
 void report__kick(struct report *r);
-/* An alert obligation (a refusal, an exhausted count, the journal near its bound): sends
- * now, unless a batch is in flight or the platform is being waited for. */
+/* An alert obligation (a refusal, an exhausted count, the clock set back, the journal near
+ * its bound): sends now, or as soon as the batch in flight is confirmed; while the platform
+ * is being waited for, with the next retry. */
 void report__alert(struct report *r);
 
 /* The last seq the platform confirmed. */

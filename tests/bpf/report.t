@@ -159,5 +159,47 @@ check "the platform returns" start_serve
 check "  everything from while it was away arrives, in order, once" arrives 70 "$target"
 stop_agent
 
+# ---- what the platform refuses: reports made here, sent with the node's certificate ----
+# forged WHAT: a report of the node's journal changed as WHAT says (tests/bpf/report.t).
+forged() {
+	python3 - "$W/state/journal" "$1" "$(openssl pkey -in "$W/state/node-key.pem" -pubout \
+		-outform DER | base64 -w0)" "$(openssl genpkey -algorithm ed25519 | openssl pkey \
+		-pubout -outform DER | base64 -w0)" <<-'EOF'
+	import glob, hashlib, json, sys
+	lines = [l.rstrip('\n') for f in sorted(glob.glob(sys.argv[1] + '/*.jsonl')) for l in open(f)]
+	what, key, other = sys.argv[2:5]
+	last = len(lines)
+	head = hashlib.new('sm3', lines[-1].encode()).hexdigest()
+	new = '{"seq":%d,"time":"2026-11-23T13:22:03.000000000Z","type":"journal","state":"near-full","bytes":1,"max":2,"prev":"%s"}'
+	cp = '{"seq":%d,"time":"2026-11-23T13:22:03.000000000Z","type":"checkpoint","lost":0,"unrecorded":0,"prev":"%s","sig":"%s"}'
+	frm, chain = {
+	    'edited': (5, [lines[4].replace('"uid":0', '"uid":1')]),
+	    'again': (1, lines[:3]),
+	    'gap': (last + 10, [new % (last + 10, head)]),
+	    'unlinked': (last + 1, [new % (last + 1, '0' * 64)]),
+	    'unsigned': (last + 1, [cp % (last + 1, head, 'A' * 86 + '==')]),
+	    'rekeyed': (1, lines[:1]),
+	}[what]
+	print(json.dumps({"contractName": "x", "contractId": "x", "reportTime": "2026-11-23T13:22:05Z",
+	    "executedStrategy": {"executedStrategyId": "records", "executedActions": ["record"],
+	    "executionResult": "01", "executionDetails": {"from": frm, "to": frm + len(chain) - 1,
+	    "nodeKey": other if what == 'rekeyed' else key, "checkpoint": None, "chain": chain}}}))
+	EOF
+}
+as_node() { forged "$1" | curl -sS --cacert "$T/platform-ca.crt" --cert "$T/node.crt" \
+	--key "$T/node.key" --data-binary @- "https://127.0.0.1:$SPORT/contractExecution" 2>&1; }
+check "a record edited after delivery: status 1, the entry named" \
+	grep -q '"status":"1".*entry 5: differs from the entry received before' <<<"$(as_node edited)"
+check "entries sent again, unchanged: status 0, kept once" \
+	eval 'grep -q "\"status\":\"0\"" <<<"$(as_node again)" && same'
+check "a report after a gap: status 1" grep -q '"status":"1".*never received' <<<"$(as_node gap)"
+check "an entry that does not hold the hash of the one before: status 1" \
+	grep -q '"status":"1".*the chain breaks' <<<"$(as_node unlinked)"
+check "a checkpoint the node key did not sign: status 1" \
+	grep -q '"status":"1".*checkpoint signature does not verify' <<<"$(as_node unsigned)"
+check "another node key than the one pinned at first contact: status 1" \
+	grep -q '"status":"1".*not the key pinned' <<<"$(as_node rekeyed)"
+check "  nothing of the refused reports was stored" same
+
 echo "1..$n"
 [ $failed -eq 0 ]
