@@ -25,6 +25,7 @@ struct records;
 struct report;
 struct cJSON;
 struct pol_errors;
+struct trust_store;
 struct fg_event;
 struct net_event;
 struct platform;
@@ -50,6 +51,7 @@ struct agent {
 	struct records *records;
 	struct report *report; /* the journal to the platform, when platform_url is set */
 	EVP_PKEY *node_key;
+	struct trust_store *trust; /* read at start; NULL: read at each verification */
 	struct platform *platform; /* platform_url's client, or NULL (platform.h) */
 	struct clock_watch clock;  /* the wall clock against the boot clock (clock.h) */
 	struct event *clock_tick;

@@ -180,7 +180,7 @@ static int enforce_and_file(struct agent *a, const struct contract *c, const cha
 int agent_apply(struct agent *a, const char *text, int *ret_slot, int *ret_version,
 		struct pol_errors *errs)
 {
-	struct verify_opts vo = { .trust_path = a->cfg.trust };
+	struct verify_opts vo = { .trust = a->trust, .trust_path = a->cfg.trust };
 	struct node_caps caps = { .backend = backend__name(a->backend) };
 	struct contract_rules rules = { 0 };
 	struct contract *c;

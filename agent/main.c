@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "policy/policy.h"
 #include "agent/admin.h"
 #include "agent/agent.h"
 #include "agent/api.h"
@@ -112,6 +113,19 @@ static int choose_backend(struct agent *a)
 	return 0;
 }
 
+/* The trust store read once: chains verified stay remembered (an SM2 CA check is 220 us).
+ * Unreadable now, it is read again at each verification, whose error then names it. */
+static void open_trust(struct agent *a)
+{
+	struct pol_errors errs = { 0 };
+
+	a->trust = trust_store__open(a->cfg.trust, &errs);
+	if (!a->trust)
+		log_warn("trust store %s: %s (contracts cannot be verified until it is there)",
+			 a->cfg.trust, errs.n ? errs.v[0].msg : strerror(errno));
+	pol_errors__clear(&errs);
+}
+
 static int open_state(struct agent *a)
 {
 	char path[4096];
@@ -129,6 +143,7 @@ static int open_state(struct agent *a)
 	a->store = store__open(path);
 	if (!a->store)
 		return log_errno(-errno, "contract store %s", path);
+	open_trust(a);
 	a->node_key = node_key__load(a->cfg.state_dir);
 	if (!a->node_key)
 		return log_errno(-errno, "node key in %s", a->cfg.state_dir);
@@ -339,6 +354,7 @@ out:
 	report__close(a.report);
 	records__close(a.records);
 	EVP_PKEY_free(a.node_key);
+	trust_store__free(a.trust);
 	store__close(a.store);
 	for (int i = 0; i < AGENT_MAX_SLOTS; i++) {
 		free(a.slot_contract[i]);
