@@ -60,22 +60,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #endif
 #define kread(p, field) (bpf_ksym_exists(bpf_rdonly_cast) ? (p)->field : BPF_CORE_READ(p, field))
 
-/* The shared map of holders.h: declared exactly as every other guard declares it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_HOLDERS);
-	__type(key, __u32);
-	__type(value, struct holder);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} holders SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FG_MAX_SLOTS);
-	__type(key, __u32);
-	__type(value, struct fg_rule);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} file_rules SEC(".maps");
+#include "bpf/shared_maps.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -109,14 +94,6 @@ struct {
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } file_apps SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct fg_use_key);
-	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} file_uses SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

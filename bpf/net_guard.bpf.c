@@ -28,32 +28,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* The shared map of holders.h: declared exactly as every other guard declares it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_HOLDERS);
-	__type(key, __u32);
-	__type(value, struct holder);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} holders SEC(".maps");
-
-/* The file guard's, declared exactly as file_guard.bpf.c does (libbpf reuses a pin only if
- * type, sizes and flags match). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FG_MAX_SLOTS);
-	__type(key, __u32);
-	__type(value, struct fg_rule);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} file_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct fg_use_key);
-	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} file_uses SEC(".maps");
+#include "bpf/shared_maps.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
