@@ -28,6 +28,7 @@
 #include "bpf/file_guard.skel.h"
 #include "agent/file_guard.h"
 #include "agent/log.h"
+#include "agent/pins.h"
 
 #define FILE_GUARD_PROGS 6 /* attached at once: fork, exit and the lsm backend's four hooks */
 
@@ -44,66 +45,17 @@ struct file_guard {
 
 /* ---- open ----------------------------------------------------------------------------- */
 
-/* The pin root must be a directory on bpffs; made if missing (its parent is then bpffs). */
-static int prepare_pin_root(const char *path)
-{
-	struct statfs fs;
-
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return log_errno(-errno, "file guard: pin root %s", path);
-	if (statfs(path, &fs))
-		return log_errno(-errno, "file guard: pin root %s", path);
-	if (fs.f_type != BPF_FS_MAGIC)
-		return log_errno(-ENOTSUP, "file guard: pin root %s is not on a mounted bpffs",
-				 path);
-	return 0;
-}
-
 /* A pinned map is reused only if its parameters match (libbpf checks max_entries too), so
  * a map already pinned keeps its size, whatever the options ask. */
 static int size_maps(struct file_guard_bpf *skel, const struct file_guard_opts *o)
 {
-	struct {
-		struct bpf_map *map;
-		__u32 n;
-	} want[] = {
+	const struct pin_size want[] = {
 	    {skel->maps.file_bound, o->max_files},     {skel->maps.file_dirs, o->max_dirs},
 	    {skel->maps.file_apps, o->max_apps},       {skel->maps.file_uses, o->max_windows},
 	    {skel->maps.file_derived, o->max_derived}, {skel->maps.file_events, o->events_bytes},
 	};
-	struct bpf_map *map;
-	size_t i;
-	int err;
 
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (want[i].n && (err = bpf_map__set_max_entries(want[i].map, want[i].n)))
-			return log_errno(err, "file guard: size of %s", bpf_map__name(want[i].map));
-	bpf_object__for_each_map(map, skel->obj)
-	{
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		const char *path = bpf_map__pin_path(map);
-		int fd = path ? bpf_obj_get(path) : -ENOENT;
-
-		if (fd == -ENOENT)
-			continue;
-		if (fd < 0)
-			return log_errno(fd, "file guard: pinned map %s", path);
-		err = bpf_obj_get_info_by_fd(fd, &info, &len);
-		close(fd);
-		if (!err)
-			err = bpf_map__set_max_entries(map, info.max_entries);
-		if (err)
-			return log_errno(err, "file guard: pinned map %s", path);
-	}
-	return 0;
-}
-
-static int link_path(const struct file_guard *fg, const struct bpf_program *prog, char *buf)
-{
-	int n = snprintf(buf, PATH_MAX, "%s/link_%s", fg->pin_root, bpf_program__name(prog));
-
-	return n < PATH_MAX ? 0 : -ENAMETOOLONG;
+	return pins__size_maps("file guard", skel->obj, want, sizeof(want) / sizeof(want[0]));
 }
 
 static int prog_tag(int prog_fd, __u8 tag[BPF_TAG_SIZE])
@@ -201,7 +153,7 @@ static void unpin_other_backend(struct file_guard *fg)
 
 	bpf_object__for_each_program(prog, fg->skel->obj)
 	{
-		if (bpf_program__autoload(prog) || link_path(fg, prog, path))
+		if (bpf_program__autoload(prog) || pins__link_path(fg->pin_root, prog, path))
 			continue;
 		if (unlink(path) == 0)
 			log_info("file guard: %s detached (the other backend's hook)", path);
@@ -226,7 +178,7 @@ static int attach_all(struct file_guard *fg)
 			err = log_errno(-E2BIG, "file guard: more programs than FILE_GUARD_PROGS");
 			break;
 		}
-		err = link_path(fg, prog, path);
+		err = pins__link_path(fg->pin_root, prog, path);
 		if (!err)
 			err = attach_prog(prog, path, &fg->links[i], &fresh[i]);
 		if (err) {
@@ -317,7 +269,7 @@ struct file_guard *file_guard__open(const struct file_guard_opts *opts)
 	if (!fg)
 		return NULL;
 	fg->pin_root = strdup(opts->pin_root);
-	err = fg->pin_root ? prepare_pin_root(fg->pin_root) : -ENOMEM;
+	err = fg->pin_root ? pins__prepare_root("file guard", fg->pin_root) : -ENOMEM;
 	if (err)
 		goto cleanup;
 	/* 1. open with the pin root: maps pinned by name are reused, the others created */
@@ -379,7 +331,7 @@ int file_guard__unpin(struct file_guard *fg)
 
 	bpf_object__for_each_program(prog, fg->skel->obj)
 	{
-		if (link_path(fg, prog, path))
+		if (pins__link_path(fg->pin_root, prog, path))
 			continue; /* too long: cannot have been pinned */
 		if (unlink(path) && errno != ENOENT)
 			err = log_errno(-errno, "file guard: unpin %s", path);

@@ -25,6 +25,7 @@
 #include "bpf/net_guard.h"
 #include "bpf/net_guard.skel.h"
 #include "agent/net_guard.h"
+#include "agent/pins.h"
 
 #define NET_GUARD_PROGS 6
 
@@ -59,21 +60,6 @@ static int check_fs(int fd, long magic)
 	return fs.f_type == magic ? 0 : -ENOTSUP;
 }
 
-/* The pin root must be a directory on bpffs; made if missing (its parent is then bpffs). */
-static int prepare_pin_root(const char *path)
-{
-	int fd, err;
-
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return log_err(-errno, "pin root %s", path);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return log_err(-errno, "pin root %s", path);
-	err = check_fs(fd, BPF_FS_MAGIC);
-	close(fd);
-	return err ? log_err(err, "pin root %s is not on a mounted bpffs", path) : 0;
-}
-
 /* The cgroup as a directory fd and its id (on 64-bit the cgroup id is the inode number). */
 static int open_cgroup(const char *path, int *ret_fd, __u64 *ret_id)
 {
@@ -99,43 +85,13 @@ static int open_cgroup(const char *path, int *ret_fd, __u64 *ret_id)
  * so a map already pinned keeps its size, whatever the options ask. */
 static int size_maps(struct net_guard_bpf *skel, const struct net_guard_opts *o)
 {
-	struct { struct bpf_map *map; __u32 n; } want[] = {
+	const struct pin_size want[] = {
 		{ skel->maps.net_cidr4, o->max_cidrs },	    { skel->maps.net_cidr6, o->max_cidrs },
 		{ skel->maps.net_endpoints, o->max_endpoints }, { skel->maps.net_workloads, o->max_workloads },
 		{ skel->maps.net_events, o->events_bytes },
 	};
-	struct bpf_map *map;
-	size_t i;
-	int err;
 
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (want[i].n && (err = bpf_map__set_max_entries(want[i].map, want[i].n)))
-			return log_err(err, "size of %s", bpf_map__name(want[i].map));
-	bpf_object__for_each_map(map, skel->obj) {
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		const char *path = bpf_map__pin_path(map);
-		int fd = path ? bpf_obj_get(path) : -ENOENT;
-
-		if (fd == -ENOENT)
-			continue;
-		if (fd < 0)
-			return log_err(fd, "pinned map %s", path);
-		err = bpf_obj_get_info_by_fd(fd, &info, &len);
-		close(fd);
-		if (!err)
-			err = bpf_map__set_max_entries(map, info.max_entries);
-		if (err)
-			return log_err(err, "pinned map %s", path);
-	}
-	return 0;
-}
-
-static int link_path(const struct net_guard *ng, const struct bpf_program *prog, char *buf)
-{
-	int n = snprintf(buf, PATH_MAX, "%s/link_%s", ng->pin_root, bpf_program__name(prog));
-
-	return n < PATH_MAX ? 0 : -ENAMETOOLONG;
+	return pins__size_maps("net guard", skel->obj, want, sizeof(want) / sizeof(want[0]));
 }
 
 /* Adopts the pinned cgroup link: the new program replaces the old one inside the link in
@@ -188,34 +144,6 @@ static int attach_cgroup(struct net_guard *ng, struct bpf_program *prog, const c
 	return 0;
 }
 
-/* Tracing links cannot be updated: attach the new one, pin it beside the old one, and rename
- * it over the old pin. Both run for a moment; fork/exit marking is idempotent. */
-static int attach_tracing(struct bpf_program *prog, const char *path, struct bpf_link **ret_link,
-			  bool *ret_fresh)
-{
-	char tmp[PATH_MAX + sizeof("_new")];
-	struct bpf_link *link;
-	bool existed = access(path, F_OK) == 0;
-	int err;
-
-	snprintf(tmp, sizeof(tmp), "%s_new", path); /* bpffs refuses names with a dot */
-	(void)unlink(tmp); /* left by a crash between pin and rename */
-	link = bpf_program__attach(prog);
-	if (!link)
-		return -errno;
-	err = bpf_link__pin(link, tmp);
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err) {
-		(void)unlink(tmp);
-		bpf_link__destroy(link);
-		return err;
-	}
-	*ret_link = link;
-	*ret_fresh = !existed;
-	return 0;
-}
-
 /* Fork/exit tracking first: inheritance must be live before anything can make a holder. */
 static int attach_all(struct net_guard *ng)
 {
@@ -225,16 +153,13 @@ static int attach_all(struct net_guard *ng)
 	int i = 0, err = 0;
 
 	bpf_object__for_each_program(prog, ng->skel->obj) {
-		bool cg = bpf_program__type(prog) == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
-
 		if (i >= NET_GUARD_PROGS) {
 			err = log_err(-E2BIG, "more programs than NET_GUARD_PROGS");
 			break;
 		}
-		err = link_path(ng, prog, path);
+		err = pins__link_path(ng->pin_root, prog, path);
 		if (!err)
-				err = cg ? attach_cgroup(ng, prog, path, &ng->links[i], &fresh[i])
-				 : attach_tracing(prog, path, &ng->links[i], &fresh[i]);
+			err = attach_cgroup(ng, prog, path, &ng->links[i], &fresh[i]);
 		if (err) {
 			log_err(err, "attach %s (pin %s)", bpf_program__name(prog), path);
 			break;
@@ -263,7 +188,7 @@ struct net_guard *net_guard__open(const struct net_guard_opts *opts)
 		return NULL;
 	ng->cgroup_fd = -1;
 	ng->pin_root = strdup(opts->pin_root);
-	err = ng->pin_root ? prepare_pin_root(ng->pin_root) : -ENOMEM;
+	err = ng->pin_root ? pins__prepare_root("net guard", ng->pin_root) : -ENOMEM;
 	if (!err)
 		err = open_cgroup(opts->cgroup, &ng->cgroup_fd, &ng->cgroup_id);
 	if (err)
@@ -317,7 +242,7 @@ int net_guard__unpin(struct net_guard *ng)
 	int err = 0, r;
 
 	bpf_object__for_each_program(prog, ng->skel->obj) {
-		if (link_path(ng, prog, path))
+		if (pins__link_path(ng->pin_root, prog, path))
 			continue; /* too long: cannot have been pinned */
 		if (unlink(path) && errno != ENOENT)
 			err = log_err(-errno, "unpin %s", path);
