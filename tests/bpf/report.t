@@ -103,17 +103,34 @@ printf 'id,value\n1,secret\n' >"$W/data/research.csv"
 "$here/tests/vectors/mkpki.sh" "$W/pki" >/dev/null 2>&1
 "$here/tests/vectors/mktls.sh" "$T"
 pep_sign "$W/core.json" "$here/examples/contracts/file-app-count-delete.json" "$W/pki"
+# A second contract, on another product: its records go in its own reports.
+sed 's/P-RESEARCH-CSV/P-OTHER-CSV/' "$here/examples/contracts/file-app-count-delete.json" \
+	>"$W/other-template.json"
+pep_sign "$W/other.json" "$W/other-template.json" "$W/pki" --serial 7
+ID2=$(python3 -c "import json; print(json.load(open('$W/other.json'))['contractId'])")
+mkdir -p "$W/other"
+printf 'x\n' >"$W/other/other.csv"
 
 SPORT=$(free_port)
 check "the platform serves" start_serve
 check "the agent starts, reporting every 500 ms" start_agent 500
 quiet pepctl bind P-RESEARCH-CSV "$W/data"
 check "  the contract is applied" quiet pepctl apply "$W/core.json"
+quiet pepctl bind P-OTHER-CSV "$W/other"
+check "  and a second one, on another product" quiet pepctl apply "$W/other.json"
 
 # ---- the scenario: allowed (counted) reads, refused reads, the count exhausted ----
 for _ in 1 2 3 4 5 6; do (/usr/bin/python3 -c "open('$W/data/research.csv').read()"; exit $?) 2>/dev/null; done
 pep_cat "$W/data/research.csv" >/dev/null
+pep_cat "$W/other/other.csv" >/dev/null
 check "every entry of the scenario arrives once, in order, as the node stored it" arrives 5
+check "  each contract's records in full from its own reports; a contract sees no other's" \
+	python3 -c "import json, subprocess, sys
+mine = json.loads(subprocess.check_output(['$pep_bin/tds-platform', 'reports', '--db',
+	'$W/platform.db', '--contract', '$ID', '--json']))['records']
+every = json.load(open('$W/platform.json'))['records']
+sys.exit(not (any(r['contract'] == '$ID2' for r in every) and
+	all(r['contract'] in ('$ID', '') for r in mine) and len(mine) < len(every)))"
 check "  counted reads, the refused cat and the exhausted count are there" \
 	[ "$(at_platform counted)" -ge 5 ] && [ "$(at_platform denied)" -ge 1 ] &&
 	[ "$(at_platform exhausted)" -ge 1 ]
@@ -162,14 +179,15 @@ stop_agent
 # ---- what the platform refuses: reports made here, sent with the node's certificate ----
 # forged WHAT: a report of the node's journal changed as WHAT says (tests/bpf/report.t).
 forged() {
+	"$pep_bin/tds-platform" reports --db "$W/platform.db" --json >"$W/platform.json"
 	python3 - "$W/state/journal" "$1" "$(openssl pkey -in "$W/state/node-key.pem" -pubout \
 		-outform DER | base64 -w0)" "$(openssl genpkey -algorithm ed25519 | openssl pkey \
-		-pubout -outform DER | base64 -w0)" <<-'EOF'
+		-pubout -outform DER | base64 -w0)" "$W/platform.json" <<-'EOF'
 	import glob, hashlib, json, sys
 	lines = [l.rstrip('\n') for f in sorted(glob.glob(sys.argv[1] + '/*.jsonl')) for l in open(f)]
-	what, key, other = sys.argv[2:5]
-	last = len(lines)
-	head = hashlib.new('sm3', lines[-1].encode()).hexdigest()
+	what, key, other, held = sys.argv[2:6]
+	last = max(r['seq'] for r in json.load(open(held))['records']) # what the platform holds
+	head = hashlib.new('sm3', lines[last - 1].encode()).hexdigest()
 	new = '{"seq":%d,"time":"2026-11-23T13:22:03.000000000Z","type":"journal","state":"near-full","bytes":1,"max":2,"prev":"%s"}'
 	cp = '{"seq":%d,"time":"2026-11-23T13:22:03.000000000Z","type":"checkpoint","lost":0,"unrecorded":0,"prev":"%s","sig":"%s"}'
 	frm, chain = {
