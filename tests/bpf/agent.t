@@ -10,17 +10,7 @@ set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUTPUT:-.output}
 pepctl_bin="$here/$out/pepctl"
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-quiet() { "$@" >/dev/null 2>&1; }
-check() { # check NAME COMMAND...: ok when COMMAND succeeds
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. "$here/tests/tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; fi
 . "$here/scripts/lib.sh"
@@ -213,5 +203,4 @@ check "the destruction proof's signature verifies with openssl" \
 check "the contract is terminated (06) in the store, with its history" \
 	grep -q "06  terminated by the operator" <<<"$(pepctl show $ID --history)"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done

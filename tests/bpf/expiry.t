@@ -10,16 +10,7 @@ set -u
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUTPUT:-.output}
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { # check NAME COMMAND...: ok when COMMAND succeeds
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. "$here/tests/tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; fi
 . "$here/scripts/lib.sh"
@@ -119,5 +110,4 @@ check "  and terminates it at start (06, expired)" wait_state $ID2 06 5
 check "  its file is deleted" [ ! -e "$W/late/late.csv" ]
 check "  the history says why" grep -q "06  expired" <<<"$(pepctl show $ID2 --history)"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done

@@ -7,14 +7,7 @@ set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUTPUT:-.output}
 . "$here/scripts/lib.sh"
-n=0
-failed=0
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; failed=$((failed + 1)); fi
-}
+. "$here/tests/tap.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; }
 [ -n "$(cgroup2_mount)" ] && [ -n "$(bpffs_mount)" ] ||
@@ -97,5 +90,4 @@ sleep 4
 pep_cat "$W/short/s.csv" >/dev/null
 check "after its end, the kernel refuses cat (expired) with no agent action" [ $? -eq 137 ]
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done

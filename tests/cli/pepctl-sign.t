@@ -10,15 +10,7 @@ out=${OUTPUT:-.output}
 pepctl="$pep_bin/pepctl"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT HUP PIPE
-n=0
-failed=0
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; failed=$((failed + 1)); fi
-}
-quiet() { "$@" >/dev/null 2>&1; }
+. "$here/tests/tap.sh"
 
 command -v openssl >/dev/null && command -v python3 >/dev/null ||
 	{ echo "1..0 # SKIP needs the openssl CLI and python3"; exit 0; }
@@ -135,5 +127,4 @@ check "a certificate whose CN is no signatory is refused, naming the CN" \
 quiet "$pepctl" sign --cert "$W/p256.crt" "$template"
 check "sign without --key: usage, exit 2" [ $? -eq 2 ]
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done

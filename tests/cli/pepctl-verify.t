@@ -9,14 +9,7 @@ out=${OUTPUT:-.output}
 pepctl="$pep_bin/pepctl"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-n=0
-failed=0
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; failed=$((failed + 1)); fi
-}
+. "$here/tests/tap.sh"
 status_of() { "$@" >"$W/stdout" 2>"$W/stderr"; echo $?; }
 
 "$here/tests/vectors/mkpki.sh" "$W/pki" >/dev/null
@@ -60,5 +53,4 @@ check "random bytes: exit 1, no crash" [ "$(status_of "$pepctl" verify $trust "$
 check "--at a time after the validity: the contract is not in force" \
 	[ "$(status_of "$pepctl" verify $trust --at 20310101000000 "$W/good.json")" = 1 ]
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done
