@@ -9,17 +9,7 @@ set -u
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUTPUT:-.output}
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-quiet() { "$@" >/dev/null 2>&1; }
-check() { # check NAME COMMAND...: ok when COMMAND succeeds
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. "$here/tests/tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; fi
 . "$here/scripts/lib.sh"
@@ -219,5 +209,4 @@ check "another node key than the one pinned at first contact: status 1" \
 	grep -q '"status":"1".*not the key pinned' <<<"$(as_node rekeyed)"
 check "  nothing of the refused reports was stored" same
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done
