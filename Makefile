@@ -47,6 +47,7 @@ POLICY_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(POLICY_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.skel.h,$(BPF_SRCS))
 HTTPS_SRCS := $(wildcard https/*.c)
+JOURNAL_SRCS := $(wildcard journal/*.c)
 HTTPS_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(HTTPS_SRCS))
 AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
@@ -81,7 +82,7 @@ $(OUTPUT)/libpolicy.a: $(POLICY_OBJS)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(OUTPUT)/%.o: %.c $(wildcard policy/*.h https/*.h bpf/*.h agent/*.h tools/*.h tests/unit/*.h) | $(BPF_SKELS)
+$(OUTPUT)/%.o: %.c $(wildcard policy/*.h https/*.h journal/*.h bpf/*.h agent/*.h tools/*.h tests/unit/*.h) | $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -105,8 +106,8 @@ vmlinux:
 	cmp -s $(OUTPUT)/vmlinux.h.tmp $(VMLINUX) || mv $(OUTPUT)/vmlinux.h.tmp $(VMLINUX)
 
 # ---- programs ---------------------------------------------------------------------------
-# pepctl records verify reads the journal itself, with the agent's own reader.
-$(OUTPUT)/pepctl: $(patsubst %.c,$(OUTPUT)/%.o,$(PEPCTL_SRCS)) $(OUTPUT)/agent/journal_read.o \
+# pepctl records verify reads the journal itself, with the same code as the agent writes it.
+$(OUTPUT)/pepctl: $(patsubst %.c,$(OUTPUT)/%.o,$(PEPCTL_SRCS)) $(OUTPUT)/libjournal.a \
 		  $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) -lseccomp -o $@
@@ -116,11 +117,17 @@ $(OUTPUT)/libhttps.a: $(HTTPS_OBJS)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
 
+# ---- journal/: the behaviour records' format, written by the agent, checked by pepctl ----
+$(OUTPUT)/libjournal.a: $(patsubst %.c,$(OUTPUT)/%.o,$(JOURNAL_SRCS))
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
+
 $(OUTPUT)/libagent.a: $(AGENT_OBJS)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(OUTPUT)/pep-agent: $(OUTPUT)/agent/main.o $(OUTPUT)/libagent.a $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
+$(OUTPUT)/pep-agent: $(OUTPUT)/agent/main.o $(OUTPUT)/libagent.a $(OUTPUT)/libjournal.a \
+		       $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) -o $@
 
@@ -134,16 +141,17 @@ $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(TEST_LIBS) -o $@
 
-# The journal needs no kernel: its unit test links its own files only.
-JOURNAL_OBJS := $(OUTPUT)/agent/journal.o $(OUTPUT)/agent/journal_read.o $(OUTPUT)/agent/nodekey.o
-$(OUTPUT)/tests/unit/test_journal: $(JOURNAL_OBJS)
+# The journal needs no kernel: its unit test links the journal library only.
+$(OUTPUT)/tests/unit/test_journal: $(OUTPUT)/libjournal.a
 $(OUTPUT)/tests/unit/test_clock: $(OUTPUT)/agent/clock.o
 
-$(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
+$(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libjournal.a \
+		      $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) $(TEST_LIBS) -o $@
 
-$(OUTPUT)/tests/bench/%: $(OUTPUT)/tests/bench/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
+$(OUTPUT)/tests/bench/%: $(OUTPUT)/tests/bench/%.o $(OUTPUT)/libagent.a $(OUTPUT)/libjournal.a \
+			$(OUTPUT)/libhttps.a $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(AGENT_LIBS) $(TEST_LIBS) -o $@
 

@@ -15,6 +15,7 @@
 #include "policy/policy.h"
 #include "agent/destruction.h"
 #include "agent/nodekey.h"
+#include "policy/signed.h"
 
 /* SM3 of the file's content, 64 hex digits, and its size. */
 static int hash_file(int fd, char hex[65], uint64_t *ret_size)
@@ -143,7 +144,7 @@ static int sign_proof(cJSON *proof, EVP_PKEY *key)
 
 	if (!canonical)
 		return -ENOMEM;
-	sig = node_key__sign(key, canonical, len);
+	sig = pol_sign(key, canonical, len);
 	free(canonical);
 	if (!sig)
 		return -EIO;

@@ -63,24 +63,6 @@ EVP_PKEY *node_key__load(const char *state_dir)
 	return key;
 }
 
-char *node_key__sign(EVP_PKEY *key, const void *data, size_t len)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char sig[128];
-	size_t sig_len = sizeof(sig);
-	char *b64 = NULL;
-
-	/* Ed25519 is a one-shot signature over the message itself: no digest. */
-	if (ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
-	    EVP_DigestSign(ctx, sig, &sig_len, data, len) == 1) {
-		b64 = malloc(4 * ((sig_len + 2) / 3) + 1);
-		if (b64)
-			EVP_EncodeBlock((unsigned char *)b64, sig, (int)sig_len);
-	}
-	EVP_MD_CTX_free(ctx);
-	return b64;
-}
-
 char *node_key__public_pem(EVP_PKEY *key)
 {
 	BIO *bio = BIO_new(BIO_s_mem());

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The node's own key: signs destruction proofs (and, later, record checkpoints). Ed25519,
+ * The node's own key (pol_sign() signs with it): signs destruction proofs (and, later, record checkpoints). Ed25519,
  * made on first start in the state directory (node-key.pem, mode 0600) and kept for life.
  */
 #ifndef PEP_AGENT_NODEKEY_H
@@ -12,8 +12,6 @@
 
 /* Loads state_dir/node-key.pem, or makes it. NULL and errno on failure. */
 EVP_PKEY *node_key__load(const char *state_dir);
-/* Base64 of the signature over data (malloc'd), or NULL. */
-char *node_key__sign(EVP_PKEY *key, const void *data, size_t len);
 /* The public key in PEM (malloc'd), or NULL. */
 char *node_key__public_pem(EVP_PKEY *key);
 

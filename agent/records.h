@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Behaviour records: the agent's side of the journal (agent/journal.h). Every decision of the
+ * Behaviour records: the agent's side of the journal (journal/journal.h). Every decision of the
  * kernel goes in through records__add(); timers on the agent's event loop make them durable
  * (fdatasync at most RECORDS_SYNC_MS after they came in, or at once when a batch is full),
  * write "lost" entries when the kernel's loss counter grows, and a signed checkpoint every
@@ -14,7 +14,7 @@
 
 #include <openssl/types.h>
 
-#include "agent/journal.h"
+#include "journal/journal.h"
 
 #define RECORDS_SYNC_MS	      50
 #define RECORDS_TICK_MS	      1000 /* loss counter polled */

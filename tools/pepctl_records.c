@@ -3,7 +3,7 @@
  * pepctl records: the journal of behaviour records, through the agent (listing, --follow),
  * and `records verify`, which reads the journal's files itself: it must work on a copy, and
  * without the agent whose journal it checks. The journal's format is its reader's
- * (agent/journal_read.c, linked in), so writer and checker cannot disagree about it.
+ * (journal/journal_read.c, linked in), so writer and checker cannot disagree about it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/pem.h>
 
-#include "agent/journal.h"
+#include "journal/journal.h"
 #include "tools/pepctl.h"
 
 #define FOLLOW_POLL_US 300000 /* --follow asks again this often: replies are one line each */

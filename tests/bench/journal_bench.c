@@ -37,7 +37,7 @@
 #include "tests/bench/bench.h"
 #include "agent/agent.h"
 #include "agent/file_guard.h"
-#include "agent/journal.h"
+#include "journal/journal.h"
 #include "agent/records.h"
 
 #define SYNTH_RECORDS 200000

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The journal on its own (agent/journal.c, agent/journal_read.c): append and read back,
+ * The journal on its own (journal/journal.c, journal/journal_read.c): append and read back,
  * reopen, a torn tail, the bound, segments, lost records, and the check that names what was
  * edited, removed, inserted, swapped or forged. Files in a temporary directory; no root.
  */
@@ -20,8 +20,8 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
-#include "agent/journal.h"
-#include "agent/nodekey.h"
+#include "journal/journal.h"
+#include "policy/signed.h"
 
 static EVP_PKEY *key, *other_key;
 static char dir[64];
@@ -546,7 +546,7 @@ static void test_forged_checkpoint(void **state)
 		 "{\"seq\":27,\"time\":\"2026-01-01T00:00:00.000000000Z\",\"type\":\"checkpoint\","
 		 "\"lost\":0,\"unrecorded\":0,\"prev\":\"%s\"",
 		 hex);
-	sig = node_key__sign(other_key, line, strlen(line));
+	sig = pol_sign(other_key, line, strlen(line));
 	assert_non_null(sig);
 	snprintf(line + strlen(line), sizeof(line) - strlen(line), ",\"sig\":\"%s\"}\n", sig);
 	free(sig);

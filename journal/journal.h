@@ -23,10 +23,11 @@
  * Bound: all segments together stay under max_bytes. At 90% the journal writes a "journal"
  * entry (state near-full); when a record no longer fits, one more (state full) in a reserve
  * kept for it and for checkpoints, and from then on refuses records (-ENOSPC) and counts them.
- * The writer logs nothing: it returns codes and states (agent/records.c logs).
+ * The writer logs nothing: it returns codes and states (agent/records.c logs). A library of its
+ * own below agent/ and tools/: the agent writes the journal, pepctl checks it with the same code.
  */
-#ifndef PEP_AGENT_JOURNAL_H
-#define PEP_AGENT_JOURNAL_H
+#ifndef PEP_JOURNAL_H
+#define PEP_JOURNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -147,4 +148,4 @@ struct journal_verdict {
  * check ran (the result in *ret), -errno when it could not. */
 int journal__verify(const char *dir, EVP_PKEY *key, struct journal_verdict *ret);
 
-#endif /* PEP_AGENT_JOURNAL_H */
+#endif /* PEP_JOURNAL_H */

@@ -16,8 +16,8 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
-#include "agent/journal.h"
-#include "agent/nodekey.h"
+#include "journal/journal.h"
+#include "policy/signed.h"
 
 #define LINE_MAX_LEN  4096 /* a record is under 2 KiB with every string byte escaped */
 #define SEGMENT_MIN   (64ull << 10)
@@ -250,7 +250,7 @@ static int append_checkpoint(struct journal *j)
 	put_u64(&l, "lost", j->lost_total);
 	put_u64(&l, "unrecorded", j->unrecorded);
 	put_prev(&l, j->head);
-	sig = node_key__sign(j->key, l.buf, l.len);
+	sig = pol_sign(j->key, l.buf, l.len);
 	if (!sig)
 		return -EIO;
 	put_s(&l, ",\"sig\":\"");

@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
-#include "agent/journal.h"
+#include "journal/journal.h"
 
 /* ---- segments ------------------------------------------------------------------------- */
 
