@@ -190,9 +190,17 @@ demo: deps
 	$(MAKE) all
 	./scripts/demo.sh $(OUTPUT)
 
+# The unit names the agent where it is installed; a config already in /etc/pep is kept.
 install: $(BINS)
-	install -d $(DESTDIR)$(prefix)/bin
+	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)$(prefix)/lib/systemd/system \
+		$(DESTDIR)$(prefix)/share/doc/pep $(DESTDIR)/etc/pep
 	install -m 0755 $(BINS) $(DESTDIR)$(prefix)/bin/
+	sed 's|@prefix@|$(prefix)|g' systemd/pep-agent.service \
+		>$(DESTDIR)$(prefix)/lib/systemd/system/pep-agent.service
+	chmod 0644 $(DESTDIR)$(prefix)/lib/systemd/system/pep-agent.service
+	install -m 0644 README.md docs/agent.conf.example $(DESTDIR)$(prefix)/share/doc/pep/
+	[ -e $(DESTDIR)/etc/pep/agent.conf ] || \
+		install -m 0600 docs/agent.conf.example $(DESTDIR)/etc/pep/agent.conf
 
 clean:
 	rm -rf $(OUTPUT) .output-asan

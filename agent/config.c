@@ -29,6 +29,7 @@ static const struct {
 	{ "report_batch", offsetof(struct agent_config, report_batch), "1000" },
 	{ "max_body_bytes", offsetof(struct agent_config, max_body_bytes), "4194304" },
 	{ "journal_max_bytes", offsetof(struct agent_config, journal_max_bytes), "1073741824" },
+	{ "confine", offsetof(struct agent_config, confine), "yes" },
 };
 
 static char **field(struct agent_config *cfg, size_t i)
@@ -56,6 +57,8 @@ int config__set(struct agent_config *cfg, const char *key, const char *value)
 		return add_bind(cfg, value);
 	if (!strcmp(key, "backend") && strcmp(value, "auto") && strcmp(value, "lsm") &&
 	    strcmp(value, "portable"))
+		return -EINVAL;
+	if (!strcmp(key, "confine") && strcmp(value, "yes") && strcmp(value, "no"))
 		return -EINVAL;
 	if ((!strcmp(key, "max_body_bytes") || !strcmp(key, "journal_max_bytes") ||
 	     !strcmp(key, "report_interval_ms") || !strcmp(key, "report_batch")) &&
@@ -119,7 +122,8 @@ static int read_file(struct agent_config *cfg, FILE *f, char *err, size_t errlen
 						"tls_cert, tls_key, platform_ca, platform_ids, "
 						"platform_url, report_interval_ms N, "
 						"report_batch N, "
-						"max_body_bytes N, journal_max_bytes N)" :
+						"max_body_bytes N, journal_max_bytes N, "
+						"confine yes|no)" :
 						strerror(-r));
 			return r;
 		}

@@ -25,6 +25,7 @@ struct agent_config {
 	char *report_batch; /* and whenever this many entries wait, decimal */
 	char *max_body_bytes; /* largest request body, decimal */
 	char *journal_max_bytes; /* bound of the behaviour records' journal, decimal */
+	char *confine;	    /* yes: after start-up, drop capabilities and filter system calls */
 	char **binds;	    /* "PRODUCT TARGET..." lines, applied at start */
 	size_t n_binds;
 };

@@ -22,6 +22,7 @@
 #include "agent/admin.h"
 #include "agent/agent.h"
 #include "agent/api.h"
+#include "agent/confine.h"
 #include "agent/guards.h"
 #include "agent/log.h"
 #include "agent/nodekey.h"
@@ -39,7 +40,7 @@ static const char usage[] =
 	"                 [--tls-key FILE] [--platform-ca FILE] [--platform-ids ID,...]\n"
 	"                 [--platform-url URL] [--max-body-bytes N] [--journal-max-bytes N]\n"
 	"                 [--report-interval-ms N] [--report-batch N]\n"
-	"                 [--verbose]\n";
+	"                 [--confine yes|no] [--verbose]\n";
 
 static int parse_args(int argc, char **argv, struct agent_config *cfg)
 {
@@ -61,6 +62,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		{ "report-batch", required_argument, NULL, 'N' },
 		{ "max-body-bytes", required_argument, NULL, 'm' },
 		{ "journal-max-bytes", required_argument, NULL, 'J' },
+		{ "confine", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 },
 	};
@@ -71,6 +73,7 @@ static int parse_args(int argc, char **argv, struct agent_config *cfg)
 		['P'] = "platform_ca", ['I'] = "platform_ids", ['U'] = "platform_url",
 		['m'] = "max_body_bytes",
 		['J'] = "journal_max_bytes", ['R'] = "report_interval_ms", ['N'] = "report_batch",
+		['X'] = "confine",
 	};
 	const char *config = NULL;
 	char err[256] = "";
@@ -311,6 +314,8 @@ static int start(struct agent *a)
 	if (!a->admin)
 		return log_errno(-errno, "admin socket %s", a->cfg.admin_socket);
 	r = api__open(a);
+	if (!r)
+		r = agent_confine(a);
 	if (r)
 		return r;
 	log_info("ready: admin socket %s, pins %s", a->cfg.admin_socket, a->cfg.bpffs_dir);
