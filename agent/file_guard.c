@@ -737,19 +737,9 @@ int file_guard__holder(struct file_guard *fg, pid_t pid, __u64 *ret_slots)
 
 int file_guard__drops(struct file_guard *fg, __u32 what, __u64 *ret_count)
 {
-	int ncpu = libbpf_num_possible_cpus(), i, err;
-	__u64 *v, sum = 0;
+	unsigned long long sum;
+	int err = pins__percpu_sum(fg->skel->maps.file_drops, what, &sum);
 
-	if (ncpu < 0)
-		return ncpu;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	err = bpf_map__lookup_elem(fg->skel->maps.file_drops, &what, sizeof(what), v,
-				   ncpu * sizeof(*v), 0);
-	for (i = 0; !err && i < ncpu; i++)
-		sum += v[i];
-	free(v);
 	if (!err)
 		*ret_count = sum;
 	return err;

@@ -527,19 +527,9 @@ int net_guard__events_fd(const struct net_guard *ng)
 
 int net_guard__drops(struct net_guard *ng, uint32_t what, uint64_t *ret_count)
 {
-	int ncpu = libbpf_num_possible_cpus(), i, err;
-	__u64 *v, sum = 0;
+	unsigned long long sum;
+	int err = pins__percpu_sum(ng->skel->maps.net_drops, what, &sum);
 
-	if (ncpu < 0)
-		return ncpu;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	err = bpf_map__lookup_elem(ng->skel->maps.net_drops, &what, sizeof(what), v,
-				   ncpu * sizeof(*v), 0);
-	for (i = 0; !err && i < ncpu; i++)
-		sum += v[i];
-	free(v);
 	if (!err)
 		*ret_count = sum;
 	return err;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -59,4 +60,24 @@ int pins__link_path(const char *root, const struct bpf_program *prog, char buf[P
 	int n = snprintf(buf, PATH_MAX, "%s/link_%s", root, bpf_program__name(prog));
 
 	return n < PATH_MAX ? 0 : -ENAMETOOLONG;
+}
+
+int pins__percpu_sum(struct bpf_map *map, unsigned int key, unsigned long long *ret_sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), err;
+	unsigned long long sum = 0;
+	__u64 *v;
+
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	err = bpf_map__lookup_elem(map, &key, sizeof(key), v, ncpu * sizeof(*v), 0);
+	for (int i = 0; !err && i < ncpu; i++)
+		sum += v[i];
+	free(v);
+	if (!err)
+		*ret_sum = sum;
+	return err;
 }

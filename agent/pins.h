@@ -25,4 +25,7 @@ int pins__size_maps(const char *who, struct bpf_object *obj, const struct pin_si
 /* ROOT/link_<program name>: where a program's link is pinned. 0 or -ENAMETOOLONG. */
 int pins__link_path(const char *root, const struct bpf_program *prog, char buf[PATH_MAX]);
 
+/* The sum over CPUs of a per-CPU array's __u64 at `key` (the guards' drop counters). */
+int pins__percpu_sum(struct bpf_map *map, unsigned int key, unsigned long long *ret_sum);
+
 #endif /* PEP_AGENT_PINS_H */
