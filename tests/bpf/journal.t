@@ -14,13 +14,8 @@ out=${OUTPUT:-.output}
 pepctl_bin="$here/$out/pepctl"
 . "$here/tests/tap.sh"
 
-if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; fi
 . "$here/scripts/lib.sh"
-cgroot=$(cgroup2_mount)
-bpffs=$(bpffs_mount)
-[ -n "$cgroot" ] || { echo "1..0 # SKIP cgroup v2 is not mounted"; exit 0; }
-[ -n "$bpffs" ] || { echo "1..0 # SKIP bpffs is not mounted (scripts/kernel-setup.sh)"; exit 0; }
-[ -x /usr/bin/python3 ] || { echo "1..0 # SKIP /usr/bin/python3 missing"; exit 0; }
+pep_require_kernel # or skip; sets cgroot and bpffs
 
 W=$(mktemp -d /tmp/pep-journal-test.XXXXXX)
 CG="$cgroot/pep-journal-test-$$"
