@@ -74,6 +74,9 @@ int agent_terminate(struct agent *a, const char *id, const char *cause, struct c
  * time passed ends it at once, from the event loop. Arming again replaces the time. */
 int agent_expiry_arm(struct agent *a, int slot, int64_t end_time);
 void agent_expiry_disarm(struct agent *a, int slot);
+/* The Annex B.7 notice of a contract ended on expiry (02), unsigned, from the store: the
+ * contract as filed and its destruction proof. -EAGAIN while it is not terminated (06). */
+int agent_expiry_notice(struct agent *a, const char *id, struct cJSON **ret_doc);
 /* The wall time to go by, seconds: the wall clock unless it was set back (clock.h). */
 int64_t agent_now(const struct agent *a);
 

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "agent/backoff.h"
 #include "agent/log.h"
 #include "agent/records.h"
 #include "agent/report.h"
@@ -197,17 +198,9 @@ static void schedule(struct report *r, unsigned ms)
 	evtimer_add(r->timer, &tv);
 }
 
-/* Half the delay to all of it, at random: nodes that lost the platform together do not all
- * come back at the same instant. */
 static void back_off(struct report *r)
 {
-	unsigned d;
-
-	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : REPORT_BACKOFF_MIN_MS;
-	if (r->backoff_ms > REPORT_BACKOFF_MAX_MS)
-		r->backoff_ms = REPORT_BACKOFF_MAX_MS;
-	d = r->backoff_ms / 2 + (unsigned)random() % (r->backoff_ms / 2 + 1);
-	schedule(r, d);
+	schedule(r, backoff_next(&r->backoff_ms, REPORT_BACKOFF_MIN_MS, REPORT_BACKOFF_MAX_MS));
 }
 
 static bool full_batch_waits(struct report *r)
@@ -372,7 +365,6 @@ struct report *report__open(const struct report_opts *o)
 	r->ssl = https_client_ctx(&o->tls, err, sizeof(err));
 	if (!r->ssl)
 		goto fail;
-	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	r->delivered = load_pos(r->pos_path);
 	log_info("reports to %s/contractExecution: delivered up to seq %" PRIu64
 		 ", every %u ms or %u entries", r->url, r->delivered, r->interval_ms, r->batch);

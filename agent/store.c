@@ -29,7 +29,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS proofs ("
 	"  id TEXT NOT NULL, time INTEGER NOT NULL, proof TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS notices ("
-	"  digest TEXT PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL);";
+	"  digest TEXT PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL);"
+	/* Expiry notices to the platform not confirmed yet; body is NULL until built. */
+	"CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, body TEXT);";
 
 /* SQLite result codes are not errnos; the callers only need to know what kind of failure. */
 static int sqlite_errno(int rc)
@@ -274,6 +276,51 @@ int store__add_notice(struct store *s, const char *digest, const char *id)
 int store__find_notice(struct store *s, const char *digest, int64_t *ret_time)
 {
 	return query_int(s, "SELECT time FROM notices WHERE digest = ?", digest, NULL, ret_time);
+}
+
+int store__queue_outgoing(struct store *s, const char *id)
+{
+	return exec(s, "INSERT OR IGNORE INTO outbox VALUES (?, NULL)", "t", id);
+}
+
+int store__set_outgoing(struct store *s, const char *id, const char *body)
+{
+	return exec(s, "UPDATE outbox SET body = ? WHERE id = ?", "tt", body, id);
+}
+
+int store__drop_outgoing(struct store *s, const char *id)
+{
+	return exec(s, "DELETE FROM outbox WHERE id = ?", "t", id);
+}
+
+int store__next_outgoing(struct store *s, char **ret_id, char **ret_body)
+{
+	sqlite3_stmt *st;
+	const char *body;
+	char *id = NULL, *copy = NULL;
+	int rc, err;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT id, body FROM outbox ORDER BY rowid LIMIT 1", -1,
+				&st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	rc = sqlite3_step(st);
+	err = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+	if (!err) {
+		body = (const char *)sqlite3_column_text(st, 1);
+		id = strdup((const char *)sqlite3_column_text(st, 0));
+		copy = body ? strdup(body) : NULL;
+		err = !id || (body && !copy) ? -ENOMEM : 0;
+	}
+	sqlite3_finalize(st);
+	if (err) {
+		free(id);
+		free(copy);
+		return err;
+	}
+	*ret_id = id;
+	*ret_body = copy;
+	return 0;
 }
 
 int store__add_proof(struct store *s, const char *id, const char *proof_json)

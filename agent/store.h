@@ -59,6 +59,15 @@ int store__add_notice(struct store *s, const char *digest, const char *id);
 /* When the notice was accepted (seconds since the epoch); -ENOENT when never. */
 int store__find_notice(struct store *s, const char *digest, int64_t *ret_time);
 
+/* Notices to the platform not confirmed yet, by contract id, oldest first: queued before
+ * there is anything to send (a restart then finds it), the body kept once built and signed
+ * (a resend is the same bytes), dropped once the platform confirmed it. */
+int store__queue_outgoing(struct store *s, const char *id);
+int store__set_outgoing(struct store *s, const char *id, const char *body);
+int store__drop_outgoing(struct store *s, const char *id);
+/* The oldest: its id, and its body or NULL when not built yet (both to free); -ENOENT: none. */
+int store__next_outgoing(struct store *s, char **ret_id, char **ret_body);
+
 int store__add_proof(struct store *s, const char *id, const char *proof_json);
 int store__get_proof(struct store *s, const char *id, char **ret_json);
 

@@ -47,6 +47,10 @@ int tds_db__set_terminated(struct tds_db *db, const char *id, const char *proof_
 int tds_db__add_received(struct tds_db *db, const char *interface, const char *contract_id,
 			 const char *peer, const char *verdict, const char *body);
 
+/* 0 when the same body came from peer on interface before; -ENOENT when not. */
+int tds_db__find_received(struct tds_db *db, const char *interface, const char *peer,
+			  const char *body);
+
 struct tds_received {
 	int64_t seq, time;
 	const char *interface, *contract_id, *peer, *verdict, *body;

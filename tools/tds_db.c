@@ -128,6 +128,24 @@ int tds_db__add_received(struct tds_db *db, const char *interface, const char *c
 		    verdict, body);
 }
 
+int tds_db__find_received(struct tds_db *db, const char *interface, const char *peer,
+			  const char *body)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->db, "SELECT 1 FROM received WHERE interface = ? AND peer = ? "
+				"AND body = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	sqlite3_bind_text(st, 1, interface, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+}
+
 int tds_db__get_contract(struct tds_db *db, const char *id, char **ret_body)
 {
 	sqlite3_stmt *st;

@@ -109,9 +109,17 @@ static cJSON *on_notice(const char *body, size_t len, const char *peer, void *ar
 	}
 	if (!err && proof)
 		err = proof__verify(proof, &errs);
-	reply = answer(s, "/contractTerminate", n ? n->contract_id : NULL, peer,
-		       proof ? "signature and destruction proof verified" : "signature verified",
-		       body, err, &errs);
+	/* A node sends a notice until it has the answer: one whose answer was lost comes again,
+	 * the same bytes. Confirmed again, stored once. */
+	if (!err && !tds_db__find_received(s->db, "/contractTerminate", peer, body)) {
+		fprintf(stderr, "tds-platform: /contractTerminate %s from %s: received before\n",
+			n->contract_id, peer);
+		reply = annex_b__reply(0, &errs);
+	} else {
+		reply = answer(s, "/contractTerminate", n ? n->contract_id : NULL, peer,
+			       proof ? "signature and destruction proof verified" :
+				       "signature verified", body, err, &errs);
+	}
 	terminate_notice__free(n);
 	return reply;
 }

@@ -4,7 +4,10 @@
 # Expiry: a contract ends at its endTime by the agent alone (terminated on expiry, 02): its
 # files deleted with a destruction proof, state 06 with the cause, and the platform told
 # (tds-platform serve gets the node's signed notice with the proof). A contract whose end
-# came while the agent was stopped is terminated when the agent starts again.
+# came while the agent was stopped is terminated when the agent starts again. With the
+# platform down at expiry, the notice is sent again, with back-off, also after a restart of
+# the agent, until the platform is back and confirms it: received once; a resend of the same
+# notice is confirmed and not stored again.
 # Root; scoped to a cgroup, a pin root and files this test makes, removed at the end.
 set -u
 
@@ -18,7 +21,7 @@ cgroot=$(cgroup2_mount)
 bpffs=$(bpffs_mount)
 [ -n "$cgroot" ] || { echo "1..0 # SKIP cgroup v2 is not mounted"; exit 0; }
 [ -n "$bpffs" ] || { echo "1..0 # SKIP bpffs is not mounted (scripts/kernel-setup.sh)"; exit 0; }
-for tool in python3 openssl; do
+for tool in python3 openssl curl; do
 	command -v $tool >/dev/null || { echo "1..0 # SKIP $tool missing"; exit 0; }
 done
 
@@ -65,10 +68,27 @@ pep_sign "$W/soon.json" "$template" "$W/pki" --set "endTime=\"$(in_seconds 4)\""
 ID=$(python3 -c "import json; print(json.load(open('$W/soon.json'))['contractId'])")
 
 PLATFORM=${agent_flags[1]}
-"$pep_bin/tds-platform" serve --listen "${PLATFORM#https://}" --db "$W/platform.db" \
-	--cert "$T/platform.crt" --key "$T/platform.key" --ca "$T/node-ca.crt" 2>"$W/serve.log" &
-serve_pid=$!
-for _ in $(seq 50); do grep -q listening "$W/serve.log" && break; sleep 0.1; done
+start_serve() {
+	: >"$W/serve.log"
+	"$pep_bin/tds-platform" serve --listen "${PLATFORM#https://}" --db "$W/platform.db" \
+		--cert "$T/platform.crt" --key "$T/platform.key" --ca "$T/node-ca.crt" \
+		2>"$W/serve.log" &
+	serve_pid=$!
+	for _ in $(seq 50); do grep -q listening "$W/serve.log" && return 0; sleep 0.1; done
+	return 1
+}
+start_serve
+# count_lines PATTERN FILE
+count_lines() { grep -c "$1" "$2"; }
+# wait_more PATTERN FILE N SECONDS: until FILE has more than N lines with PATTERN
+wait_more() {
+	for _ in $(seq $((10 * $4))); do [ "$(count_lines "$1" "$2")" -gt "$3" ] && return 0; sleep 0.1; done
+	return 1
+}
+# notices ID: how many /contractTerminate notices about ID the platform stored
+notices() { "$pep_bin/tds-platform" reports --db "$W/platform.db" --contract "$1" --json |
+	python3 -c 'import json,sys
+print(sum(r["interface"] == "/contractTerminate" for r in json.load(sys.stdin)["received"]))'; }
 
 check "the agent starts, reporting to the platform at $PLATFORM" start_agent
 pepctl bind P-RESEARCH-CSV "$W/data" >/dev/null
@@ -109,5 +129,41 @@ check "the agent starts again" start_agent
 check "  and terminates it at start (06, expired)" wait_state $ID2 06 5
 check "  its file is deleted" [ ! -e "$W/late/late.csv" ]
 check "  the history says why" grep -q "06  expired" <<<"$(pepctl show $ID2 --history)"
+
+# ---- the platform down at expiry ----
+
+kill "$serve_pid" && wait "$serve_pid" 2>/dev/null
+serve_pid=
+mkdir -p "$W/down"
+echo 'id,value' >"$W/down/down.csv"
+pepctl bind P-DOWN "$W/down" >/dev/null
+down_path=${pid_path//P-LATE/P-DOWN}
+pep_sign "$W/down.json" "$template" "$W/pki" --serial 10 --set "endTime=\"$(in_seconds 3)\"" \
+	--set "$(printf "$down_path" permission 0)" --set "$(printf "$down_path" prohibition 0)" \
+	--set "$(printf "$down_path" obligation 0)" --set "$(printf "$down_path" obligation 1)"
+ID3=$(python3 -c "import json; print(json.load(open('$W/down.json'))['contractId'])")
+refused="expiry notice of $ID3: not confirmed"
+check "with the platform down, a contract ending in 3 s is applied" pepctl apply "$W/down.json"
+check "  at its endTime it is terminated all the same (06)" wait_state $ID3 06 10
+check "  the notice is sent again, with back-off" wait_more "$refused" "$W/agent.log" 1 10
+kill "$agent_pid" && wait "$agent_pid" 2>/dev/null
+agent_pid=
+before=$(count_lines "$refused" "$W/agent.log")
+check "the agent restarted" start_agent
+check "  keeps sending it (from its store)" wait_more "$refused" "$W/agent.log" "$before" 10
+check "the platform is back" start_serve
+for _ in $(seq 300); do grep -q "expiry notice of $ID3: accepted" "$W/agent.log" && break; sleep 0.1; done
+check "  and confirms the notice" grep -q "expiry notice of $ID3: accepted" "$W/agent.log"
+check "  which it received once" [ "$(notices $ID3)" = 1 ]
+check "  signed by the node, the proof verified" grep -q \
+	"/contractTerminate  $ID3  from NODE00000000000001: signature and destruction proof verified" \
+	<<<"$("$pep_bin/tds-platform" reports --db "$W/platform.db" --contract $ID3)"
+body=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(
+	"SELECT body FROM received WHERE interface = ? AND contract_id = ?",
+	("/contractTerminate", sys.argv[2])).fetchone()[0], end="")' "$W/platform.db" $ID3)
+again=$(curl -sS --cacert "$T/platform-ca.crt" --cert "$T/node.crt" --key "$T/node.key" \
+	--data-binary "$body" "$PLATFORM/contractTerminate" 2>&1)
+check "the same notice sent again (its answer lost): confirmed" grep -q '"status":"0"' <<<"$again"
+check "  and not stored twice" [ "$(notices $ID3)" = 1 ]
 
 tap_done
