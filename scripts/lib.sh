@@ -67,3 +67,29 @@ pep_in_cgroup() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"; }
 
 # pep_cat FILE: cat in a subshell that takes the shell's "Killed" notice (status 137 stays).
 pep_cat() { (/usr/bin/cat "$1"; exit $?) 2>/dev/null; }
+
+# pep_proof_split TERMINATED DIR: the destruction proof in TERMINATED (what `pepctl --json
+# terminate` printed) as files for checks independent of the agent's code: DIR/proof.bin (what
+# was signed: the proof without its signature, canonical JSON), proof.sig, node.pub (the
+# signer's public key) and proof.paths (the names of the files deleted, sorted, then
+# "complete" if the proof says so).
+pep_proof_split() {
+	python3 - "$1" "$2" <<'PY'
+import base64, json, sys
+proof = json.load(open(sys.argv[1]))["proof"]
+d = sys.argv[2]
+sig = proof.pop("signature")
+open(d + "/proof.bin", "wb").write(json.dumps(proof, sort_keys=True, separators=(",", ":"),
+                                              ensure_ascii=False).encode())
+open(d + "/proof.sig", "wb").write(base64.b64decode(sig))
+open(d + "/node.pub", "w").write(proof["signer"]["publicKey"])
+paths = sorted(f["path"].rsplit("/", 1)[1] for f in proof["files"] if f["deleted"])
+open(d + "/proof.paths", "w").write(" ".join(paths) + (" complete" if proof["complete"] else ""))
+PY
+}
+
+# pep_proof_verifies DIR: the signature of the proof pep_proof_split put in DIR, by openssl.
+pep_proof_verifies() {
+	openssl pkeyutl -verify -pubin -inkey "$1/node.pub" -rawin -in "$1/proof.bin" \
+		-sigfile "$1/proof.sig" >/dev/null 2>&1
+}

@@ -178,23 +178,10 @@ check "... and removes the workload cgroups" [ -z "$(find "$CG/pep" -mindepth 1 
 check "termination removes the files, the file created later and the copies" \
 	eval '[ ! -e "$W/data/research.csv" ] && [ ! -e "$W/data/later.csv" ] &&
 	      [ ! -e "$W/copy.csv" ] && [ ! -e "$W/workload-copy.csv" ]'
-python3 - "$W/terminated.json" "$W" <<'PY'
-import json, subprocess, sys
-proof = json.load(open(sys.argv[1]))["proof"]
-d = sys.argv[2]
-sig = proof.pop("signature")
-open(d + "/proof.bin", "wb").write(json.dumps(proof, sort_keys=True, separators=(",", ":"),
-                                              ensure_ascii=False).encode())
-open(d + "/proof.sig", "wb").write(__import__("base64").b64decode(sig))
-open(d + "/node.pub", "w").write(proof["signer"]["publicKey"])
-paths = sorted(f["path"].rsplit("/", 1)[1] for f in proof["files"] if f["deleted"])
-open(d + "/proof.paths", "w").write(" ".join(paths) + (" complete" if proof["complete"] else ""))
-PY
+pep_proof_split "$W/terminated.json" "$W"
 check "the destruction proof lists each file with its digest and is complete" \
 	[ "$(cat "$W/proof.paths")" = "copy.csv later.csv research.csv workload-copy.csv complete" ]
-check "the destruction proof's signature verifies with openssl" \
-	quiet openssl pkeyutl -verify -pubin -inkey "$W/node.pub" -rawin -in "$W/proof.bin" \
-	-sigfile "$W/proof.sig"
+check "the destruction proof's signature verifies with openssl" pep_proof_verifies "$W"
 check "the contract is terminated (06) in the store, with its history" \
 	grep -q "06  terminated by the operator" <<<"$(pepctl show $ID --history)"
 

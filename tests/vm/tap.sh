@@ -4,20 +4,30 @@
 # (the VM cannot run here) becomes "1..0 # SKIP why", 99 (no boot, timeout) a failed test; the
 # VM's stderr follows as TAP comments. Exits with COMMAND's status.
 vm_tap() {
-	local bin=$1 log rc
+	local bin=$1
 	shift
 	if [ ! -x "$bin" ]; then
 		printf '1..1\nnot ok 1 - %s not built (make)\n' "$bin"
 		exit 1
 	fi
+	vm_run "$@"
+	local rc=$?
+	[ $rc -ne 77 ] || rc=0
+	exit "$rc"
+}
+
+# vm_run [run.sh options] -- COMMAND: vm_tap without the exit, for a script that goes on after
+# the VM: returns COMMAND's status, or run.sh's 77 (after the skip line) or 99.
+vm_run() {
+	local log rc
 	log=$(mktemp) || exit 1
 	"$(dirname "$0")/run.sh" "$@" 2>"$log"
 	rc=$?
 	case $rc in
-	77) echo "1..0 # SKIP $(tail -n 1 "$log")"; rc=0 ;;
+	77) echo "1..0 # SKIP $(tail -n 1 "$log")" ;;
 	99) printf '1..1\nnot ok 1 - VM run failed\n'; sed 's/^/# /' "$log" ;;
 	*) sed 's/^/# /' "$log" ;;
 	esac
 	rm -f "$log"
-	exit "$rc"
+	return "$rc"
 }

@@ -1,0 +1,123 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The guest side of tests/vm/agent.t, run as root inside the VM (bash, busybox, coreutils' head
+# and cp, the agent and pepctl): agent-guest.sh DIR, where DIR holds the signed contracts and
+# the trust store agent.t made. Prints TAP lines without a plan (agent.t counts them and adds
+# its own), then the answer of `pepctl --json terminate`, base64, after "# terminated: ".
+set -u
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+out=${OUTPUT:-.output}
+. "$here/tests/tap.sh"
+. "$here/scripts/lib.sh"
+
+W=$1
+SOCK=/run/pep/admin.sock
+ID=C391310000MA1K00001B11002026010100000000000006S
+CLOCK_ID=$(sed 's/^.*"contractId": "\([^"]*\)".*$/\1/;t;d' "$W/clock.json")
+LATER_ID=$(sed 's/^.*"contractId": "\([^"]*\)".*$/\1/;t;d' "$W/later.json")
+DATA=/srv/data/research.csv
+COPY=/srv/copy.csv
+CONTENT=$(printf 'id,value\n1,secret')
+
+pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
+start_agent() { pep_start_agent /var/lib/pep /sys/fs/bpf/pep "$SOCK" "$W/root-ca.crt" \
+	/sys/fs/cgroup /tmp/agent.log; }
+# refused CMD...: CMD fails with EPERM ("Operation not permitted", exit 1), is not killed
+# and prints no data.
+refused() {
+	local out rc
+	out=$("$@" 2>&1)
+	rc=$?
+	[ $rc -eq 1 ] && grep -q "Operation not permitted" <<<"$out" && ! grep -q secret <<<"$out"
+}
+# wait_for TEXT COMMAND...: up to 5 s until COMMAND's output holds TEXT.
+wait_for() {
+	local text=$1
+	shift
+	for _ in $(seq 50); do "$@" 2>/dev/null | grep -q "$text" && return 0; sleep 0.1; done
+	return 1
+}
+shift_clock() { date -s "@$(($(date +%s) + $1))" >/dev/null; }
+
+mkdir -p /var/lib /run/pep /srv/data /srv/clock /srv/later
+printf '%s\n' "$CONTENT" >"$DATA"
+echo 'tick' >/srv/clock/c.csv
+
+# ---- the agent on the lsm backend ----
+
+check "the agent starts and serves its admin socket" start_agent
+check "  auto picked the lsm backend (pepctl status)" grep -q "^backend: lsm" <<<"$(pepctl status)"
+check "bind the product to a directory" quiet pepctl bind P-RESEARCH-CSV /srv/data
+check "apply the signed contract (head and cp listed, count 4)" quiet pepctl apply "$W/core.json"
+
+check "the listed application (head) reads the data" [ "$(/usr/bin/head "$DATA")" = "$CONTENT" ]
+check "another program (busybox cat) gets EPERM, exit 1, not killed, no data" refused cat "$DATA"
+check "the listed cp copies the data (a use)" /usr/bin/cp "$DATA" "$COPY"
+check "  the copy is a derived copy: cat of it gets EPERM" refused cat "$COPY"
+admitted=0
+for _ in 1 2 3; do /usr/bin/head "$DATA" >/dev/null 2>&1 && admitted=$((admitted + 1)); done
+check "count 4: 2 more reads are admitted, the 5th use gets EPERM" [ $admitted -eq 2 ]
+check "  and another one too, with EPERM" refused /usr/bin/head "$DATA"
+check "  pepctl show: 4 counted, 0 left" grep -q "4 counted.* 0 left" <<<"$(pepctl show $ID)"
+
+# ---- fail-closed ----
+
+{ kill -9 "$agent_pid" && wait "$agent_pid"; } 2>/dev/null # the shell's notice, not an error
+check "with the agent killed (-9), a forbidden open still gets EPERM" refused cat "$DATA"
+check "a restarted agent starts" start_agent
+check "  and adopts the pins and state: in execution (05), 4 counted" \
+	eval 'pepctl list | grep -q "$ID .*05" && pepctl show $ID | grep -q "4 counted"'
+check "  the listed application still gets EPERM: the count survived" \
+	refused /usr/bin/head "$DATA"
+
+# ---- the wall clock set back (issue 4) ----
+
+quiet pepctl bind P-CLOCK /srv/clock
+quiet pepctl bind P-LATER /srv/later
+check "apply a contract with a frequency of 2/hour" quiet pepctl apply "$W/clock.json"
+/usr/bin/head /srv/clock/c.csv >/dev/null && /usr/bin/head /srv/clock/c.csv >/dev/null
+check "  2 reads are admitted, the 3rd gets EPERM" refused /usr/bin/head /srv/clock/c.csv
+shift_clock -7200
+check "the wall clock set back 2 h: the agent journals it" \
+	wait_for "deny .*clock.*wall clock set back by 7" pepctl records
+check "  and logs an alert" grep -q "ALERT: wall clock set back" /tmp/agent.log
+check "  a 2/hour window does not start again: the 3rd read gets EPERM" \
+	refused /usr/bin/head /srv/clock/c.csv
+out=$(pepctl apply "$W/later.json" 2>&1)
+check "  applying a contract is refused while the clock is behind, naming why" \
+	grep -q "wall clock was set back" <<<"$out"
+shift_clock 7205 # date -s takes whole seconds: forward by a little more than back
+check "the wall clock put right again: journaled" \
+	wait_for "allow .*clock.*wall clock right again" pepctl records
+check "  contracts are applied again" quiet pepctl apply "$W/later.json"
+check "  still no 3rd read in the window" refused /usr/bin/head /srv/clock/c.csv
+
+# ---- behaviour records ----
+
+pepctl records >/tmp/records
+check "records: the listed head allowed and counted" \
+	grep -q "allow counted .* head .* $ID file" /tmp/records
+check "records: busybox cat denied, application not allowed" \
+	grep -q "deny .* cat .* $ID file .*: application not allowed" /tmp/records
+check "records: head denied once the count ran out" \
+	grep -q "deny .* head .* $ID file .*count" /tmp/records
+check "records: the clock set back and put right" \
+	eval 'grep -q "clock.*set back" /tmp/records && grep -q "clock.*right again" /tmp/records'
+check "pepctl records verify: the journal's chain and checkpoints verify" \
+	quiet pepctl records verify
+
+# ---- termination ----
+
+pepctl --json terminate $ID >/tmp/terminated.json
+check "pepctl terminate" [ $? -eq 0 ]
+check "  the product is unopenable" eval '! /usr/bin/head "$DATA" >/dev/null 2>&1'
+check "  its file and the derived copy are gone" eval '[ ! -e "$DATA" ] && [ ! -e "$COPY" ]'
+check "  the contract is terminated (06)" grep -q "$ID .*06" <<<"$(pepctl list)"
+check "the other contracts run on (05)" \
+	eval 'pepctl list | grep -q "$CLOCK_ID .*05" && pepctl list | grep -q "$LATER_ID .*05"'
+echo "# terminated: $(base64 -w 0 /tmp/terminated.json)"
+kill "$agent_pid" && wait "$agent_pid"
+check "the agent stops on SIGTERM" [ $? -eq 0 ]
+[ "$failed" -eq 0 ] || sed 's/^/# agent: /' /tmp/agent.log
