@@ -82,6 +82,10 @@ static const char *destroy_moved(const char *moved, const struct doomed_file *f,
 	 * terminated contract's guard would refuse the agent's own open. */
 	if (!is_file(moved, f))
 		return "moved file is not the one bound (changed under the agent)";
+	/* A hard link elsewhere would keep the content after the unlink. Still bound, the file
+	 * stays refused to everyone under every name (the slot is kept: contracts.c). */
+	if (lstat(moved, &st) == 0 && st.st_nlink > 1)
+		return "it has another name (a hard link): the unlink would not remove the content";
 	if (unbind(ctx, f->dev, f->ino) < 0)
 		return "could not unbind it in the kernel";
 	fd = open(moved, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

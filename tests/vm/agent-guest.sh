@@ -43,6 +43,7 @@ shift_clock() { date -s "@$(($(date +%s) + $1))" >/dev/null; }
 
 mkdir -p /var/lib /run/pep /srv/data /srv/clock /srv/later
 printf '%s\n' "$CONTENT" >"$DATA"
+printf '%s\n' "$CONTENT" >/srv/data/kept.csv
 echo 'tick' >/srv/clock/c.csv
 
 # ---- the agent on the lsm backend ----
@@ -110,10 +111,15 @@ check "pepctl records verify: the journal's chain and checkpoints verify" \
 
 # ---- termination ----
 
+# A second name for a bound file: link() is not an open, nothing refuses it (docs/file-guard.md).
+ln /srv/data/kept.csv /srv/kept-link.csv
 pepctl --json terminate $ID >/tmp/terminated.json
 check "pepctl terminate" [ $? -eq 0 ]
-check "  the product is unopenable" eval '! /usr/bin/head "$DATA" >/dev/null 2>&1'
-check "  its file and the derived copy are gone" eval '[ ! -e "$DATA" ] && [ ! -e "$COPY" ]'
+check "  the file and the derived copy are gone" eval '[ ! -e "$DATA" ] && [ ! -e "$COPY" ]'
+check "  a file with a hard link is not deleted (its content would outlive the unlink)" \
+	grep -q "another name (a hard link)" /tmp/terminated.json
+check "  what is left of the product is unopenable, under both names, also for head" \
+	eval 'refused /usr/bin/head /srv/data/kept.csv && refused cat /srv/kept-link.csv'
 check "  the contract is terminated (06)" grep -q "$ID .*06" <<<"$(pepctl list)"
 check "the other contracts run on (05)" \
 	eval 'pepctl list | grep -q "$CLOCK_ID .*05" && pepctl list | grep -q "$LATER_ID .*05"'
