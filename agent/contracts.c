@@ -116,20 +116,35 @@ static int remember(const struct stored_contract *c, void *ctx)
 }
 
 /* The slot for a contract: its own when it is a new version of one in execution. */
-static int choose_slot(struct agent *a, const struct stored *old, const struct contract_rules *r,
-		       struct pol_errors *errs)
+static int choose_slot(struct agent *a, const struct stored *old, bool replacing,
+		       const struct contract_rules *r, struct pol_errors *errs)
 {
-	if (!old->found || strcmp(old->state, "05"))
+	if (!replacing)
 		return guards__free_slot(a->guards, r->holders);
-	/* A new version replaces the rules in place (one atomic switch in the file guard);
-	 * its address lists would be added to the old ones, never removed: refuse that. */
-	if (r->holders || old->slot < 64) {
-		pol_errors__add(errs, "", "this contract is in execution with holder rules "
-					  "(egress, copies): terminate it before applying a new "
-					  "version");
+	/* A new version replaces the rules in place, each guard's in one update. Holders keep
+	 * their slot's bit, so a slot above the holder slots cannot take holder rules. */
+	if (r->holders && !guards__holder_slot(old->slot)) {
+		pol_errors__add(errs, "", "this version has holder rules (egress, copies) and the "
+					  "one in execution has none: terminate it before applying "
+					  "this one");
 		return -EBUSY;
 	}
 	return old->slot;
+}
+
+static int enforce_again(struct agent *a, const struct stored_contract *sc);
+
+/* A new version in the old one's slot; one that cannot be applied leaves the old one in
+ * force (its rules again, as after a reboot). */
+static int replace(struct agent *a, const char *id, const struct stored *old,
+		   const struct contract_rules *r, struct pol_errors *errs)
+{
+	struct stored_contract sc = { .id = id, .slot = old->slot, .body = old->body };
+	int err = guards__apply(a->guards, old->slot, r, errs);
+
+	if (err && enforce_again(a, &sc))
+		log_error("contract %s: neither its new version nor the old one is enforced", id);
+	return err;
 }
 
 static int enforce_and_file(struct agent *a, const struct contract *c, const char *text,
@@ -137,6 +152,7 @@ static int enforce_and_file(struct agent *a, const struct contract *c, const cha
 			    struct pol_errors *errs)
 {
 	struct stored old = { 0 };
+	bool replacing;
 	char hash[65];
 	int slot, err;
 
@@ -144,19 +160,20 @@ static int enforce_and_file(struct agent *a, const struct contract *c, const cha
 	if (err)
 		return err;
 	err = store__get_contract(a->store, c->id, remember, &old);
-	free(old.body); /* only its state, slot and hash matter here */
 	if (err && err != -ENOENT)
-		return err;
-	if (old.found && !strcmp(old.state, "05") && !strcmp(old.hash, hash)) {
+		goto out;
+	err = 0;
+	replacing = old.found && !strcmp(old.state, "05");
+	if (replacing && !strcmp(old.hash, hash)) {
 		*ret_slot = old.slot, *ret_version = old.version;
-		return 0; /* the same contract again: nothing to change */
+		goto out; /* the same contract again: nothing to change */
 	}
-	slot = choose_slot(a, &old, r, errs);
+	slot = err = choose_slot(a, &old, replacing, r, errs);
 	if (slot == -ENOSPC)
 		pol_errors__add(errs, "", "no free slot: too many contracts in execution");
 	if (slot < 0)
-		return slot;
-	err = guards__apply(a->guards, slot, r, errs);
+		goto out;
+	err = replacing ? replace(a, c->id, &old, r, errs) : guards__apply(a->guards, slot, r, errs);
 	if (!err && (err = guards__add_workload(a->guards, slot, c->id))) {
 		pol_errors__add(errs, "", "workload cgroup for pepctl run: %s", strerror(-err));
 		(void)guards__release(a->guards, slot);
@@ -165,7 +182,7 @@ static int enforce_and_file(struct agent *a, const struct contract *c, const cha
 		err = store__add_contract(a->store, c->id, text, hash, "05", slot,
 					  old.found ? "new version applied" : "applied");
 	if (err)
-		return err;
+		goto out;
 	free(a->slot_contract[slot]);
 	a->slot_contract[slot] = strdup(c->id);
 	if (agent_expiry_arm(a, slot, c->end_time))
@@ -174,7 +191,9 @@ static int enforce_and_file(struct agent *a, const struct contract *c, const cha
 	*ret_slot = slot;
 	*ret_version = old.version + 1;
 	log_info("contract %s applied in slot %d", c->id, slot);
-	return 0;
+out:
+	free(old.body);
+	return err;
 }
 
 int agent_apply(struct agent *a, const char *text, int *ret_slot, int *ret_version,

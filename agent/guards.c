@@ -229,20 +229,30 @@ static int apply_net(struct guards *e, int slot, const struct contract_rules *r,
 	return err;
 }
 
+bool guards__holder_slot(int slot)
+{
+	return slot >= 0 && slot < MAX_HOLDER_SLOTS;
+}
+
 int guards__apply(struct guards *e, int slot, const struct contract_rules *r,
 		    struct pol_errors *errs)
 {
+	struct fg_rule running;
+	bool fresh = file_guard__rule(e->fg, (__u32)slot, &running) == -ENOENT;
 	int err = 0;
 
-	if (r->holders && slot >= MAX_HOLDER_SLOTS) {
+	if (r->holders && !guards__holder_slot(slot)) {
 		pol_errors__add(errs, r->product, "slot %d cannot mark holders", slot);
 		return -EINVAL;
 	}
-	if (r->holders)
+	/* A new version switches each guard's rule in one update: the net guard's list, then
+	 * the file rule; every decision is taken by one version or the other. Without holder
+	 * rules now, the slot's list goes (its holders are held to nothing). */
+	if (r->holders || guards__holder_slot(slot))
 		err = apply_net(e, slot, r, errs);
 	if (!err)
 		err = apply_files(e, slot, r, errs);
-	if (err)
+	if (err && fresh)
 		(void)guards__release(e, slot); /* nothing of a half-applied contract stays */
 	return err;
 }

@@ -52,10 +52,13 @@ int guards__poll(struct guards *e);
 /* A slot with no rule, for rules that do (holders) or do not need holders; -ENOSPC when
  * none is left. The pinned rules are the record of which slots are taken. */
 int guards__free_slot(struct guards *e, bool holders);
-/* Applies (or atomically replaces) a contract's rules in `slot`; on error nothing of the
- * new version is enforced and the error names the cause. */
+/* Applies a contract's rules in `slot`, or replaces those of the version in force there:
+ * each guard's rule switches in one update. On error the error names the cause; in a fresh
+ * slot nothing stays, a replacement may be partly done: apply the old rules again. */
 int guards__apply(struct guards *e, int slot, const struct contract_rules *r,
 		    struct pol_errors *errs);
+/* Whether contracts in `slot` can have holders (egress rules, copies). */
+bool guards__holder_slot(int slot);
 /* From now on nothing may open the slot's files or connect to its endpoints. */
 int guards__terminate(struct guards *e, int slot);
 /* Forgets the slot (after termination and deletion). */

@@ -29,12 +29,27 @@
 
 #define NET_GUARD_PROGS 6
 
+/*
+ * A slot's two lists (bpf/net_guard.h): the one in net_lists, if any, and the one the next
+ * rule is written into. Both are made at open: the agent gives up CAP_BPF after start-up
+ * (agent/confine.c), so it can fill maps but not make them. The prefixes of the next rule
+ * are gathered here by net_guard__add_cidr() until net_guard__set_mode().
+ */
+struct slot_lists {
+	int fd[2];
+	int active; /* index of the list in net_lists; -1: none */
+	struct net_cidr_key *keys;
+	size_t n;
+};
+
 struct net_guard {
 	struct net_guard_bpf *skel;
 	struct bpf_link *links[NET_GUARD_PROGS];
 	char *pin_root;
 	int cgroup_fd;
 	__u64 cgroup_id;
+	__u32 max_cidrs;
+	struct slot_lists slots[MAX_HOLDER_SLOTS];
 };
 
 /* Logs once, here, where the failing step is known; returns err (a -errno). */
@@ -86,11 +101,14 @@ static int open_cgroup(const char *path, int *ret_fd, __u64 *ret_id)
 static int size_maps(struct net_guard_bpf *skel, const struct net_guard_opts *o)
 {
 	const struct pin_size want[] = {
-		{ skel->maps.net_cidr4, o->max_cidrs },	    { skel->maps.net_cidr6, o->max_cidrs },
-		{ skel->maps.net_endpoints, o->max_endpoints }, { skel->maps.net_workloads, o->max_workloads },
+		{ skel->maps.net_endpoints, o->max_endpoints },
+		{ skel->maps.net_workloads, o->max_workloads },
 		{ skel->maps.net_events, o->events_bytes },
 	};
+	int err = bpf_map__set_autocreate(skel->maps.net_list, false); /* only its BTF is used */
 
+	if (err)
+		return log_err(err, "net_list");
 	return pins__size_maps("net guard", skel->obj, want, sizeof(want) / sizeof(want[0]));
 }
 
@@ -173,6 +191,42 @@ static int attach_all(struct net_guard *ng)
 	return err;
 }
 
+/* An empty list: an LPM trie with the BTF of net_list, for bpftool. */
+static int new_list(struct net_guard *ng)
+{
+	struct bpf_map *shape = ng->skel->maps.net_list;
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC,
+		    .btf_fd = bpf_object__btf_fd(ng->skel->obj),
+		    .btf_key_type_id = bpf_map__btf_key_type_id(shape),
+		    .btf_value_type_id = bpf_map__btf_value_type_id(shape));
+
+	/* one more than max_cidrs: an allow-list's entry for everything else */
+	return bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "net_list", sizeof(struct net_cidr_key),
+			      sizeof(__u8), ng->max_cidrs + 1, &o);
+}
+
+/* Each slot's two lists: the one a previous agent left in net_lists is adopted. */
+static int open_lists(struct net_guard *ng)
+{
+	int outer = bpf_map__fd(ng->skel->maps.net_lists);
+	__u32 id;
+
+	for (__u32 slot = 0; slot < MAX_HOLDER_SLOTS; slot++) {
+		struct slot_lists *sl = &ng->slots[slot];
+
+		if (!bpf_map_lookup_elem(outer, &slot, &id)) {
+			sl->fd[0] = bpf_map_get_fd_by_id(id);
+			if (sl->fd[0] < 0)
+				return log_err(sl->fd[0], "list of slot %u", slot);
+			sl->active = 0;
+		}
+		for (int i = 0; i < 2; i++)
+			if (sl->fd[i] < 0 && (sl->fd[i] = new_list(ng)) < 0)
+				return log_err(sl->fd[i], "list for slot %u", slot);
+	}
+	return 0;
+}
+
 struct net_guard *net_guard__open(const struct net_guard_opts *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -187,6 +241,9 @@ struct net_guard *net_guard__open(const struct net_guard_opts *opts)
 	if (!ng)
 		return NULL;
 	ng->cgroup_fd = -1;
+	ng->max_cidrs = opts->max_cidrs ? opts->max_cidrs : 65536;
+	for (int i = 0; i < MAX_HOLDER_SLOTS; i++)
+		ng->slots[i] = (struct slot_lists){ .fd = { -1, -1 }, .active = -1 };
 	ng->pin_root = strdup(opts->pin_root);
 	err = ng->pin_root ? pins__prepare_root("net guard", ng->pin_root) : -ENOMEM;
 	if (!err)
@@ -200,7 +257,8 @@ struct net_guard *net_guard__open(const struct net_guard_opts *opts)
 		err = log_err(-errno, "open BPF object");
 		goto cleanup;
 	}
-	/* 2. size, 3. load (creates and pins missing maps), 4. attach or adopt */
+	/* 2. size, 3. load (creates and pins missing maps), 4. the slots' lists, 5. attach or
+	 * adopt */
 	err = size_maps(ng->skel, opts);
 	if (err)
 		goto cleanup;
@@ -209,7 +267,9 @@ struct net_guard *net_guard__open(const struct net_guard_opts *opts)
 		log_err(err, "load BPF object (pins under %s)", ng->pin_root);
 		goto cleanup;
 	}
-	err = attach_all(ng);
+	err = open_lists(ng);
+	if (!err)
+		err = attach_all(ng);
 	if (err)
 		goto cleanup;
 	return ng;
@@ -225,6 +285,15 @@ void net_guard__destroy(struct net_guard *ng)
 
 	if (!ng)
 		return;
+	for (i = 0; i < MAX_HOLDER_SLOTS; i++) {
+		struct slot_lists *sl = &ng->slots[i];
+
+		free(sl->keys);
+		if (sl->fd[0] >= 0)
+			close(sl->fd[0]);
+		if (sl->fd[1] >= 0)
+			close(sl->fd[1]);
+	}
 	for (i = 0; i < NET_GUARD_PROGS; i++)
 		bpf_link__destroy(ng->links[i]); /* closes; a pinned link stays attached */
 	net_guard_bpf__destroy(ng->skel);
@@ -301,25 +370,25 @@ static void mask_host_bits(__u8 *addr, unsigned int len, unsigned int bits)
 int net_guard__add_cidr(struct net_guard *ng, uint32_t slot, int family, const void *addr,
 			unsigned int prefixlen)
 {
-	struct net_cidr4_key k4 = { .slot = slot };
-	struct net_cidr6_key k6 = { .slot = slot };
+	struct net_cidr_key k = {};
+	struct slot_lists *sl;
 	unsigned int len = prefixlen;
-	__u8 a[16], one = 1;
+	void *grown;
 
-	if (slot >= MAX_HOLDER_SLOTS || normalise(&family, addr, &len, a))
+	if (slot >= MAX_HOLDER_SLOTS || normalise(&family, addr, &len, k.addr))
 		return -EINVAL;
-	if (family == AF_INET) {
-		mask_host_bits(a, len, 32);
-		k4.prefixlen = 32 + len;
-		memcpy(k4.addr, a, 4);
-		return bpf_map__update_elem(ng->skel->maps.net_cidr4, &k4, sizeof(k4), &one,
-					    sizeof(one), BPF_ANY);
-	}
-	mask_host_bits(a, len, 128);
-	k6.prefixlen = 32 + len;
-	memcpy(k6.addr, a, 16);
-	return bpf_map__update_elem(ng->skel->maps.net_cidr6, &k6, sizeof(k6), &one, sizeof(one),
-				    BPF_ANY);
+	sl = &ng->slots[slot];
+	if (sl->n >= ng->max_cidrs)
+		return -E2BIG;
+	grown = realloc(sl->keys, (sl->n + 1) * sizeof(k));
+	if (!grown)
+		return -ENOMEM;
+	sl->keys = grown;
+	mask_host_bits(k.addr, len, family == AF_INET ? 32 : 128);
+	k.prefixlen = 32 + len;
+	k.family = family;
+	sl->keys[sl->n++] = k;
+	return 0;
 }
 
 int net_guard__add_endpoint(struct net_guard *ng, uint32_t slot, int family, const void *addr,
@@ -335,14 +404,58 @@ int net_guard__add_endpoint(struct net_guard *ng, uint32_t slot, int family, con
 				    sizeof(slot), BPF_ANY);
 }
 
+/* Refills a list no program uses: the slot's staged prefixes and, for an allow-list, the
+ * entry that refuses everything else (bpf/net_guard.h). */
+static int fill_list(int fd, const struct slot_lists *sl, __u32 mode)
+{
+	struct net_cidr_key k, rest = {};
+	__u8 listed = mode == NET_MODE_ALLOW ? 0 : NET_REASON_LISTED;
+	__u8 unlisted = NET_REASON_NOT_LISTED;
+	int err;
+
+	while (!(err = bpf_map_get_next_key(fd, NULL, &k)))
+		if ((err = bpf_map_delete_elem(fd, &k)))
+			return err;
+	if (err != -ENOENT)
+		return err;
+	err = 0;
+	for (size_t i = 0; !err && i < sl->n; i++)
+		err = bpf_map_update_elem(fd, &sl->keys[i], &listed, BPF_ANY);
+	if (!err && mode == NET_MODE_ALLOW)
+		err = bpf_map_update_elem(fd, &rest, &unlisted, BPF_ANY);
+	return err;
+}
+
+/*
+ * The staged prefixes under `mode` become the slot's rule in one update of net_lists: a
+ * decision reads the old list or the new one, never a mix. The update of a map of maps
+ * returns only once no program runs with the old list any more (maybe_wait_bpf_programs(),
+ * kernel/bpf/syscall.c, since 4.20), so the old list is free to be refilled next time.
+ */
 int net_guard__set_mode(struct net_guard *ng, uint32_t slot, uint32_t mode)
 {
-	struct net_slot s = { .mode = mode };
+	int outer = bpf_map__fd(ng->skel->maps.net_lists), next, err;
+	struct slot_lists *sl;
 
 	if (slot >= MAX_HOLDER_SLOTS || mode > NET_MODE_DENY)
 		return -EINVAL;
-	return bpf_map__update_elem(ng->skel->maps.net_slots, &slot, sizeof(slot), &s, sizeof(s),
-				    BPF_ANY);
+	sl = &ng->slots[slot];
+	next = sl->active == 0 ? 1 : 0;
+	if (mode == NET_MODE_NONE) {
+		err = bpf_map_delete_elem(outer, &slot);
+		err = err == -ENOENT ? 0 : err;
+		next = -1;
+	} else {
+		err = fill_list(sl->fd[next], sl, mode);
+		if (!err)
+			err = bpf_map_update_elem(outer, &slot, &sl->fd[next], BPF_ANY);
+	}
+	if (!err)
+		sl->active = next;
+	free(sl->keys);
+	sl->keys = NULL;
+	sl->n = 0;
+	return err;
 }
 
 /* net_nr_workloads = entries in net_workloads + extra (bpf/net_guard.h). */
@@ -405,16 +518,6 @@ int net_guard__mark_holder(struct net_guard *ng, pid_t pid, uint32_t slot)
 /* ---- clearing and reading ------------------------------------------------------------- */
 
 typedef bool (*key_match_fn)(struct bpf_map *map, const void *key, __u32 slot);
-
-static bool cidr4_of(struct bpf_map *map, const void *key, __u32 slot)
-{
-	return ((const struct net_cidr4_key *)key)->slot == slot;
-}
-
-static bool cidr6_of(struct bpf_map *map, const void *key, __u32 slot)
-{
-	return ((const struct net_cidr6_key *)key)->slot == slot;
-}
 
 static bool endpoint_of(struct bpf_map *map, const void *key, __u32 slot)
 {
@@ -496,11 +599,10 @@ static int clear_map(struct bpf_map *map, key_match_fn match, __u32 slot)
 	return err;
 }
 
-/* Endpoints first (no new holders or uses), then the mode, then the lists. */
+/* Endpoints first (no new holders or uses), then the list. */
 int net_guard__clear_slot(struct net_guard *ng, uint32_t slot)
 {
 	struct net_guard_bpf *s = ng->skel;
-	struct net_slot none = {};
 	int err;
 
 	if (slot >= MAX_HOLDER_SLOTS)
@@ -511,12 +613,7 @@ int net_guard__clear_slot(struct net_guard *ng, uint32_t slot)
 	if (!err)
 		err = count_workloads(ng, 0);
 	if (!err)
-		err = bpf_map__update_elem(s->maps.net_slots, &slot, sizeof(slot), &none,
-					   sizeof(none), BPF_ANY);
-	if (!err)
-		err = clear_map(s->maps.net_cidr4, cidr4_of, slot);
-	if (!err)
-		err = clear_map(s->maps.net_cidr6, cidr6_of, slot);
+		err = net_guard__set_mode(ng, slot, NET_MODE_NONE); /* and what was staged */
 	return err;
 }
 

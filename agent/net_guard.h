@@ -6,7 +6,9 @@
  * pin root adopts what is pinned with no gap (programs are swapped inside the pinned links).
  *
  * Rules (semantics in bpf/net_guard.h): a slot's mode and CIDRs restrict the egress of its
- * holders; its endpoints make their connectors holders. Whether a connection to an endpoint
+ * holders; its endpoints make their connectors holders. CIDRs are gathered in memory and
+ * net_guard__set_mode() makes them, with the mode, the slot's rule in one step: a new
+ * version of a contract replaces the old one's without a moment where the two mix. Whether a connection to an endpoint
  * may happen (terminated, validity, count, frequency) is the slot's file guard rule, and it
  * is counted there: file_guard__set_rule(), file_guard__terminate(), file_guard__uses().
  * Safe order to apply a contract: CIDRs, then net_guard__set_mode(), then endpoints and
@@ -27,7 +29,7 @@ struct net_guard_opts {
 	const char *cgroup;	/* cgroup v2 directory guarded, with its descendants */
 	/* Map sizes; 0 takes the default. Ignored for maps already pinned (those are adopted
 	 * as they are). */
-	uint32_t max_cidrs;	/* per family, all slots together (65536) */
+	uint32_t max_cidrs;	/* in one slot's rule, both families (65536) */
 	uint32_t max_endpoints; /* (1024) */
 	uint32_t max_workloads; /* workload cgroups (1024) */
 	uint32_t events_bytes;	/* ring buffer, a power of 2 multiple of the page size (256 KiB) */
@@ -41,12 +43,15 @@ void net_guard__destroy(struct net_guard *ng);
  * guard: holders, file_rules, file_uses); the programs stop when the object is destroyed. */
 int net_guard__unpin(struct net_guard *ng);
 
-/* mode: enum net_mode, how the slot's CIDRs restrict its holders. */
+/* The slot's rule from now on: the CIDRs added since its last set_mode (none: an empty
+ * list), restricting its holders as mode (enum net_mode) says; it replaces the slot's rule
+ * in one update. */
 int net_guard__set_mode(struct net_guard *ng, uint32_t slot, uint32_t mode);
-/* Removes the slot's endpoints, workloads, mode and CIDRs (holder bits stay: holders.h);
+/* Removes the slot's endpoints, workloads and rule (holder bits stay: holders.h);
  * for a slot being given to another contract. */
 int net_guard__clear_slot(struct net_guard *ng, uint32_t slot);
 
+/* A prefix for the slot's next rule (net_guard__set_mode()); -E2BIG beyond max_cidrs. */
 int net_guard__add_cidr(struct net_guard *ng, uint32_t slot, int family, const void *addr,
 			unsigned int prefixlen);
 int net_guard__add_endpoint(struct net_guard *ng, uint32_t slot, int family, const void *addr,

@@ -30,32 +30,34 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #include "bpf/shared_maps.bpf.h"
 
+/*
+ * The slots' lists (net_guard.h). The agent makes each one the size it needs; this
+ * definition is the shape every one must have. The key is given by size only: a __type()
+ * here makes clang 14 emit struct net_cidr_key as a bare forward declaration, and the lists
+ * would have no BTF for bpftool to print their keys with. net_list below carries it.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, MAX_HOLDER_SLOTS);
 	__type(key, __u32);
-	__type(value, struct net_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} net_slots SEC(".maps");
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+		__uint(max_entries, 1);
+		__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+		__uint(key_size, sizeof(struct net_cidr_key));
+		__uint(value_size, sizeof(__u8));
+	});
+} net_lists SEC(".maps");
 
-/* Sizes below are defaults; the loader sets them before load. */
+/* Never created (the loader turns it off): the BTF of the lists' keys and values. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
-	__type(key, struct net_cidr4_key);
-	__type(value, __u8);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} net_cidr4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct net_cidr6_key);
+	__type(key, struct net_cidr_key);
 	__type(value, __u8);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} net_cidr6 SEC(".maps");
+} net_list SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -106,7 +108,6 @@ static __always_inline void count_drop(__u32 what)
 		(*n)++; /* per CPU: no atomic needed */
 }
 
-/* The slots the current process answers for: its holder bits and its workload cgroup's. */
 /*
  * The slots the current process answers for: its holder bits and its workload cgroup's.
  * Everyone passes here on every connect and send: one hash lookup, and the cgroup's only
@@ -150,36 +151,19 @@ static __always_inline void dest_from6(struct net_endpoint *d, const struct bpf_
 	__builtin_memcpy(d->addr, ip, 16);
 }
 
-static __always_inline bool cidr4_listed(__u32 slot, const struct net_endpoint *d)
-{
-	struct net_cidr4_key k = { .prefixlen = 32 + 32, .slot = slot };
-
-	__builtin_memcpy(k.addr, d->addr, 4);
-	return bpf_map_lookup_elem(&net_cidr4, &k) != NULL;
-}
-
-static __always_inline bool cidr6_listed(__u32 slot, const struct net_endpoint *d)
-{
-	struct net_cidr6_key k = { .prefixlen = 32 + 128, .slot = slot };
-
-	__builtin_memcpy(k.addr, d->addr, 16);
-	return bpf_map_lookup_elem(&net_cidr6, &k) != NULL;
-}
-
-/* 0, or why slot's rule refuses d. */
+/* 0, or why slot's rule refuses d: the verdict of d's longest prefix in the slot's list. */
 static __always_inline __u8 slot_refuses(__u32 slot, const struct net_endpoint *d)
 {
-	struct net_slot *s = bpf_map_lookup_elem(&net_slots, &slot);
-	bool listed;
+	struct net_cidr_key k = { .family = d->family };
+	void *list = bpf_map_lookup_elem(&net_lists, &slot);
+	__u8 *why;
 
-	if (!s || s->mode == NET_MODE_NONE)
-		return 0;
-	listed = d->family == AF_INET ? cidr4_listed(slot, d) : cidr6_listed(slot, d);
-	if (s->mode == NET_MODE_ALLOW && !listed)
-		return NET_REASON_NOT_LISTED;
-	if (s->mode == NET_MODE_DENY && listed)
-		return NET_REASON_LISTED;
-	return 0;
+	if (!list)
+		return 0; /* no networkAddress constraint */
+	k.prefixlen = 32 + (d->family == AF_INET ? 32 : 128);
+	__builtin_memcpy(k.addr, d->addr, 16);
+	why = bpf_map_lookup_elem(list, &k);
+	return why ? *why : 0;
 }
 
 /* State of one walk over a holder's slots (bpf_loop context). */

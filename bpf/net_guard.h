@@ -16,36 +16,30 @@
 #ifndef PEP_NET_GUARD_H
 #define PEP_NET_GUARD_H
 
-/* net_slots[slot].mode: how the slot's CIDRs restrict its holders' egress. */
+/* How a slot's list restricts its holders' egress (net_guard__set_mode()). */
 enum net_mode {
 	NET_MODE_NONE = 0,  /* no networkAddress constraint: nothing refused */
 	NET_MODE_ALLOW = 1, /* eq/isA/isAnyOf/isPartOf: only listed destinations; none listed: all refused */
 	NET_MODE_DENY = 2,  /* neq/isNoneOf: listed destinations refused; none listed: none refused */
 };
 
-/* net_slots: ARRAY indexed by holder slot (0..MAX_HOLDER_SLOTS-1), written by the agent;
- * zero (NET_MODE_NONE) for a slot no contract uses. */
-struct net_slot {
-	__u32 mode; /* enum net_mode */
-};
-
 /*
- * net_cidr4 / net_cidr6: LPM tries, value unused (presence is the rule). The slot is the
- * leading 32 bits of the prefix, prefixlen = 32 + CIDR length, so one trie holds every
- * slot's list and a lookup with the full length only finds the slot's own entries. The
- * slot is always matched whole, so its byte order does not matter (host order, readable in
- * bpftool).
+ * net_lists: ARRAY_OF_MAPS, holder slot -> the slot's list, an LPM trie of these keys whose
+ * __u8 value is the verdict on a destination whose longest listed prefix it is: 0 allowed,
+ * else the net_reason. Allow-list: its prefixes 0, and {prefixlen 0} (every destination)
+ * NET_REASON_NOT_LISTED; deny-list: its prefixes NET_REASON_LISTED. No list (mode none): the
+ * slot refuses nothing. The mode is in the values, so a decision reads one list and nothing
+ * else, and a new version replaces the whole rule in one update of the outer array (the
+ * agent builds the new list aside; the old one is never changed, it goes when no program
+ * uses it any more).
+ *
+ * The family is part of the prefix (prefixlen = 32 + CIDR length), so an IPv6 ::/0 does
+ * not cover IPv4 destinations, and both families are in one list: one switch for both.
  */
-struct net_cidr4_key {
+struct net_cidr_key {
 	__u32 prefixlen;
-	__u32 slot;
-	__u8 addr[4];
-};
-
-struct net_cidr6_key {
-	__u32 prefixlen;
-	__u32 slot;
-	__u8 addr[16];
+	__u32 family;  /* AF_INET or AF_INET6, matched whole */
+	__u8 addr[16]; /* AF_INET: first 4 bytes */
 };
 
 /*

@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <linux/types.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -865,6 +866,72 @@ static void test_clear_slot(void **state)
 	assert_int_equal(s.n, 0); /* neither refused nor a use: the endpoint is gone */
 }
 
+/* Sends to three addresses in turn until `stop` closes; sent[i]: how many got through. */
+struct churn {
+	const struct target *to[3];
+	uint64_t *sent; /* shared with the parent */
+	int stop;
+	int stop_w;
+};
+
+static int do_churn(const void *arg)
+{
+	const struct churn *c = arg;
+	struct pollfd p = { .fd = c->stop, .events = POLLIN };
+	int i;
+
+	close(c->stop_w);
+	while (poll(&p, 1, 0) != 1)
+		for (i = 0; i < 3; i++)
+			if (do_sendto(c->to[i]) == 0)
+				__atomic_add_fetch(&c->sent[i], 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
+ * A slot's rule replaced back and forth while a holder sends to three addresses: version 1
+ * allows only A (127.0.0.1), version 2 refuses A and C (127.0.0.3) and nothing else, so B
+ * (127.0.0.2) is for version 2 only and C for neither. Mode and list change together: a
+ * mix (version 2's mode with version 1's list, or a list half replaced) would let C out.
+ */
+static void test_replace_under_load(void **state)
+{
+	static const struct target a = { "127.0.0.1", UDP_PORT }, b = { "127.0.0.2", UDP_PORT },
+				   c = { "127.0.0.3", UDP_PORT };
+	struct churn ch = { .to = { &a, &b, &c } };
+	int stop[2], i;
+	pid_t pid;
+
+	ch.sent = mmap(NULL, 3 * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(ch.sent != MAP_FAILED);
+	add_cidr(0, "127.0.0.1/32");
+	set_mode(0, NET_MODE_ALLOW);
+	assert_int_equal(pipe2(stop, O_CLOEXEC), 0);
+	ch.stop = stop[0];
+	ch.stop_w = stop[1];
+	pid = spawn_in(env.cgroup, 1, do_churn, &ch);
+	for (i = 0; i < 200; i++) {
+		if (i % 2) {
+			add_cidr(0, "127.0.0.1/32");
+			set_mode(0, NET_MODE_ALLOW);
+		} else {
+			add_cidr(0, "127.0.0.1/32");
+			add_cidr(0, "127.0.0.3/32");
+			set_mode(0, NET_MODE_DENY);
+		}
+		usleep(500); /* some sends under each version */
+	}
+	close(stop[1]);
+	assert_int_equal(reap(pid), 0);
+	close(stop[0]);
+	print_message("# sent through: A %llu, B %llu, C %llu\n", (unsigned long long)ch.sent[0],
+		      (unsigned long long)ch.sent[1], (unsigned long long)ch.sent[2]);
+	assert_true(ch.sent[0] > 0 && ch.sent[1] > 0); /* both versions were in force */
+	assert_int_equal(ch.sent[2], 0);
+	munmap(ch.sent, 3 * sizeof(uint64_t));
+}
+
 /* Bad input names its cause and leaves nothing behind. */
 static void test_bad_places(void **state)
 {
@@ -1060,6 +1127,7 @@ int main(void)
 		T(test_adopt_without_gap),
 		T(test_unpin_detaches),
 		T(test_clear_slot),
+		T(test_replace_under_load),
 		T(test_bad_places),
 	};
 	const char *why;
