@@ -35,6 +35,20 @@ pep_sign() {
 		rm -f "$dest.unsigned"
 }
 
+# pep_sign_product OUT TEMPLATE PKI PRODUCT [variant.py args]: pep_sign, for another data
+# product: the one of each of file-app-count-delete.json's four policies becomes PRODUCT.
+pep_sign_product() {
+	local dest=$1 template=$2 pki=$3 product=$4
+	local path='contractPolicies.%sPolicies[%d].subjectInfo.dataProductId="%s"'
+	shift 4
+	# shellcheck disable=SC2059 # the format is the path above
+	pep_sign "$dest" "$template" "$pki" \
+		--set "$(printf "$path" permission 0 "$product")" \
+		--set "$(printf "$path" prohibition 0 "$product")" \
+		--set "$(printf "$path" obligation 0 "$product")" \
+		--set "$(printf "$path" obligation 1 "$product")" "$@"
+}
+
 # pep_start_agent STATE PINS SOCKET TRUST CGROUP LOG [FLAG...]: starts pep-agent in the
 # background (its pid in agent_pid) and waits until it answers on its admin socket.
 pep_start_agent() {

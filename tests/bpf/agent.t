@@ -141,10 +141,8 @@ check "counts survived the restart" grep -q "5 counted" <<<"$(pepctl show $ID)"
 # 64 parallel openers against count lteq 10: exactly 10 admitted.
 mkdir -p "$W/par"
 printf 'x\n' >"$W/par/p.csv"
-pid_path='contractPolicies.%sPolicies[%d].subjectInfo.dataProductId="P-PAR"'
-sign "$W/par.json" "$here/examples/contracts/file-app-count-delete.json" --serial 8 \
-	--set "$(printf "$pid_path" permission 0)" --set "$(printf "$pid_path" prohibition 0)" \
-	--set "$(printf "$pid_path" obligation 0)" --set "$(printf "$pid_path" obligation 1)" \
+pep_sign_product "$W/par.json" "$here/examples/contracts/file-app-count-delete.json" "$W/pki" \
+	P-PAR --serial 8 \
 	--set 'contractPolicies.permissionPolicies[0].constraints[0].constraintValue="/usr/bin/cat"' \
 	--set 'contractPolicies.permissionPolicies[0].constraints[1].constraintValue="10"'
 quiet pepctl bind P-PAR "$W/par" && quiet pepctl apply "$W/par.json"

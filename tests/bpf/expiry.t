@@ -63,7 +63,6 @@ echo 'id,value' >"$W/late/late.csv"
 "$here/tests/vectors/mktls.sh" "$T"
 cp "$W/pki/root-ca.crt" "$W/trust/"
 template=$here/examples/contracts/file-app-count-delete.json
-pid_path='contractPolicies.%sPolicies[%d].subjectInfo.dataProductId="P-LATE"'
 pep_sign "$W/soon.json" "$template" "$W/pki" --set "endTime=\"$(in_seconds 4)\""
 ID=$(python3 -c "import json; print(json.load(open('$W/soon.json'))['contractId'])")
 
@@ -116,9 +115,8 @@ sys.exit(not (b['erminateType'] == '02' and b['expansionItem']['destructionProof
 
 # ---- expiry while the agent is stopped ----
 
-pep_sign "$W/late.json" "$template" "$W/pki" --serial 9 --set "endTime=\"$(in_seconds 4)\"" \
-	--set "$(printf "$pid_path" permission 0)" --set "$(printf "$pid_path" prohibition 0)" \
-	--set "$(printf "$pid_path" obligation 0)" --set "$(printf "$pid_path" obligation 1)"
+pep_sign_product "$W/late.json" "$template" "$W/pki" P-LATE --serial 9 \
+	--set "endTime=\"$(in_seconds 4)\""
 ID2=$(python3 -c "import json; print(json.load(open('$W/late.json'))['contractId'])")
 check "a contract ending in 4 s is applied" pepctl apply "$W/late.json"
 kill "$agent_pid" && wait "$agent_pid" 2>/dev/null
@@ -137,10 +135,8 @@ serve_pid=
 mkdir -p "$W/down"
 echo 'id,value' >"$W/down/down.csv"
 pepctl bind P-DOWN "$W/down" >/dev/null
-down_path=${pid_path//P-LATE/P-DOWN}
-pep_sign "$W/down.json" "$template" "$W/pki" --serial 10 --set "endTime=\"$(in_seconds 3)\"" \
-	--set "$(printf "$down_path" permission 0)" --set "$(printf "$down_path" prohibition 0)" \
-	--set "$(printf "$down_path" obligation 0)" --set "$(printf "$down_path" obligation 1)"
+pep_sign_product "$W/down.json" "$template" "$W/pki" P-DOWN --serial 10 \
+	--set "endTime=\"$(in_seconds 3)\""
 ID3=$(python3 -c "import json; print(json.load(open('$W/down.json'))['contractId'])")
 refused="expiry notice of $ID3: not confirmed"
 check "with the platform down, a contract ending in 3 s is applied" pepctl apply "$W/down.json"

@@ -147,10 +147,7 @@ check "terminating a contract the platform never pushed: refused before anything
 
 # ---- the independent signer's notice ends a second contract; its replay is refused ----
 
-pid_path='contractPolicies.%sPolicies[%d].subjectInfo.dataProductId="P-SECOND"'
-pep_sign "$W/second.json" "$template" "$W/pki" --serial 9 \
-	--set "$(printf "$pid_path" permission 0)" --set "$(printf "$pid_path" prohibition 0)" \
-	--set "$(printf "$pid_path" obligation 0)" --set "$(printf "$pid_path" obligation 1)"
+pep_sign_product "$W/second.json" "$template" "$W/pki" P-SECOND --serial 9
 ID2=$(python3 -c "import json; print(json.load(open('$W/second.json'))['contractId'])")
 mkdir -p "$W/second"
 echo data >"$W/second/second.csv"

@@ -31,23 +31,12 @@ trap '[ -n "${PEP_TEST_KEEP:-}" ] || rm -rf "$W"' EXIT
 template=$here/examples/contracts/file-app-count-delete.json
 app='contractPolicies.permissionPolicies[0].constraints[0].constraintValue'
 limit='contractPolicies.permissionPolicies[0].constraints[1]'
-product='contractPolicies.%sPolicies[%d].subjectInfo.dataProductId="%s"'
-# sign_for OUT PRODUCT SERIAL [variant.py args]: the template for another product, another id.
-sign_for() {
-	local dest=$1 p=$2 serial=$3
-	shift 3
-	pep_sign "$dest" "$template" "$W/pki" --serial "$serial" \
-		--set "$(printf "$product" permission 0 "$p")" \
-		--set "$(printf "$product" prohibition 0 "$p")" \
-		--set "$(printf "$product" obligation 0 "$p")" \
-		--set "$(printf "$product" obligation 1 "$p")" \
-		--set "$app=\"/usr/bin/head\"" "$@"
-}
 pep_sign "$W/core.json" "$template" "$W/pki" --set "$app=\"[/usr/bin/head, /usr/bin/cp]\"" \
 	--set "$limit.constraintValue=\"4\""
-sign_for "$W/clock.json" P-CLOCK 7 \
+pep_sign_product "$W/clock.json" "$template" "$W/pki" P-CLOCK --serial 7 \
+	--set "$app=\"/usr/bin/head\"" \
 	--set "$limit={\"constraintName\": \"frequency\", \"constraintOperator\": \"lteq\", \"constraintValue\": \"2/hour\"}"
-sign_for "$W/later.json" P-LATER 8
+pep_sign_product "$W/later.json" "$template" "$W/pki" P-LATER --serial 8 --set "$app=\"/usr/bin/head\""
 cp "$W/pki/root-ca.crt" "$W/"
 
 vm_run --file "$out/pep-agent" --file "$out/pepctl" --file /bin/bash --file /usr/bin/head \
