@@ -21,6 +21,7 @@
 #include <sys/sysmacros.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/holders.h"
@@ -30,7 +31,7 @@
 #include "agent/log.h"
 #include "agent/pins.h"
 
-#define FILE_GUARD_PROGS 6 /* attached at once: fork, exit and the lsm backend's four hooks */
+#define FILE_GUARD_PROGS 8 /* attached at once: fork, exit and the lsm backend's six hooks */
 
 struct file_guard {
 	struct file_guard_bpf *skel;
@@ -127,13 +128,23 @@ static int attach_prog(struct bpf_program *prog, const char *path, struct bpf_li
 	return 0;
 }
 
+/* Whether the running kernel's BTF has a function (a kfunc, or an LSM hook's bpf_lsm_*). */
+static bool kernel_has(const struct btf *vmlinux, const char *func)
+{
+	return vmlinux && btf__find_by_name_kind(vmlinux, func, BTF_KIND_FUNC) >= 0;
+}
+
 /*
  * The hooks of one backend (bpf/file_guard.bpf.c): the sys_exit tracepoint, or the LSM
- * programs, which the portable kernel refuses to load at all. Fork and exit tracking and the
- * agent's own programs run in both.
+ * programs, which the portable kernel refuses to load at all; of those, file_ftruncate only
+ * where the kernel has its hook (6.2 on; 6.1 calls path_truncate for ftruncate). Fork and
+ * exit tracking and the agent's own programs run in both. Says how fd tables are read (the
+ * weak bpf_rdonly_cast() in the object: plain loads from 6.2 on, a helper on 6.1).
  */
 static void choose_programs(struct file_guard_bpf *skel, bool lsm)
 {
+	struct btf *vmlinux = btf__load_vmlinux_btf(); /* NULL: the load will say why */
+	bool ftruncate_hook = kernel_has(vmlinux, "bpf_lsm_file_truncate");
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, skel->obj)
@@ -142,6 +153,15 @@ static void choose_programs(struct file_guard_bpf *skel, bool lsm)
 			(void)bpf_program__set_autoload(prog, lsm);
 	}
 	(void)bpf_program__set_autoload(skel->progs.file_open_check, !lsm);
+	(void)bpf_program__set_autoload(skel->progs.file_ftruncate, lsm && ftruncate_hook);
+	log_info("file guard: %s backend; fd tables read %s%s", lsm ? "lsm" : "portable",
+		 kernel_has(vmlinux, "bpf_rdonly_cast")
+		     ? "with plain loads (bpf_rdonly_cast)"
+		     : "with bpf_probe_read_kernel() (no bpf_rdonly_cast: kernel before 6.2)",
+		 !lsm		   ? ""
+		 : ftruncate_hook ? "; ftruncate refused at lsm/file_truncate"
+				  : "; ftruncate refused at lsm/path_truncate (kernel before 6.2)");
+	btf__free(vmlinux);
 }
 
 /* The link pins of the other backend's hooks go, once this backend's are attached: the

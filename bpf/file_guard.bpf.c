@@ -12,8 +12,10 @@
  *   tp_btf/sys_exit of the open syscalls, fd -> struct file. Refusing =
  *   bpf_send_signal(SIGKILL): the open has completed, but the process dies on its way back
  *   to user space, before it runs another instruction, so it never reads a byte.
- * - lsm: file_open_lsm refuses the open itself (-EPERM); file_unlink, file_rename and
- *   file_truncate refuse the removal of files whose rule prohibits deletion.
+ * - lsm: file_open_lsm refuses the open itself (-EPERM), file_exec_lsm an exec that would
+ *   hand a bound file's fd to an application its rule does not admit; file_unlink, file_rename,
+ *   file_truncate and file_ftruncate refuse the removal of files whose rule prohibits
+ *   deletion.
  * - both: file_holder_fork and file_holder_exit keep holders right across fork and exit;
  *   file_trust_self and file_decide are run by the agent (SEC("syscall")).
  *
@@ -47,11 +49,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TS_COMPAT 0x0002
 
 /*
- * bpf_rdonly_cast() reads the fd table with plain loads (Linux 6.2; its void cast 6.17). Weak,
- * so the object also loads where the kernel lacks it (6.1: the lsm backend's kernel); there
- * fd_file() reads the table with bpf_probe_read_kernel() and returns an untyped pointer, whose
- * fields kread() reads with BPF_CORE_READ. The verifier knows which one exists and drops the
- * other branch (ld_imm64 of a kfunc: a non-NULL pointer, or 0 when unresolved).
+ * bpf_rdonly_cast() reads the fd table with plain loads (Linux 6.2). Weak, so the object also
+ * loads where the kernel lacks it (6.1: the lsm backend's kernel); there fd_file() reads the
+ * table with bpf_probe_read_kernel() and returns an untyped pointer, whose fields kread()
+ * reads with BPF_CORE_READ. The verifier knows which one exists and drops the other branch
+ * (ld_imm64 of a kfunc: a non-NULL pointer, or 0 when unresolved). The loader logs which.
  */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
@@ -135,18 +137,21 @@ struct {
 
 /* ---- context -------------------------------------------------------------------------- */
 
-/* The open-like syscalls, native and ia32 alike. */
-enum call { CALL_NONE, CALL_OPEN, CALL_CREAT, CALL_OPENAT, CALL_OPENAT2, CALL_BY_HANDLE };
+/* The open-like syscalls and exec, native and ia32 alike. */
+enum call { CALL_NONE, CALL_OPEN, CALL_CREAT, CALL_OPENAT, CALL_OPENAT2, CALL_BY_HANDLE, CALL_EXEC };
 
 /*
  * A cheap first filter on the number alone: every syscall of every task passes here.
  * Both tables, since an ia32 syscall (int 0x80 from any process) reports its own numbers:
- * without them a 32-bit open would go unchecked.
+ * without them a 32-bit open would go unchecked. A successful exec reports the execve of the
+ * new image's mode (the kernel sets orig_ax in set_personality_64bit() and
+ * __set_personality_ia32()); execveat's numbers are there for a binary format that does not.
  */
-static __always_inline bool maybe_open(long nr)
+static __always_inline bool maybe_decided(long nr)
 {
-	return nr == 257 || nr == 2 || nr == 437 || nr == 85 || nr == 304 || /* x86_64 */
-	       nr == 295 || nr == 5 || nr == 8 || nr == 342;		     /* ia32 */
+	return nr == 257 || nr == 2 || nr == 437 || nr == 85 || nr == 304 || nr == 59 ||
+	       nr == 322 ||							   /* x86_64 */
+	       nr == 295 || nr == 5 || nr == 8 || nr == 342 || nr == 11 || nr == 358; /* ia32 */
 }
 
 static __always_inline bool is_compat(struct task_struct *t)
@@ -168,6 +173,9 @@ static __always_inline enum call call_of(long nr, bool compat)
 			return CALL_BY_HANDLE;
 		case 437:
 			return CALL_OPENAT2;
+		case 11:
+		case 358:
+			return CALL_EXEC;
 		}
 		return CALL_NONE;
 	}
@@ -182,6 +190,9 @@ static __always_inline enum call call_of(long nr, bool compat)
 		return CALL_BY_HANDLE;
 	case 437:
 		return CALL_OPENAT2;
+	case 59:
+	case 322:
+		return CALL_EXEC;
 	}
 	return CALL_NONE;
 }
@@ -223,29 +234,48 @@ static __always_inline const char *path_arg(struct pt_regs *regs, bool compat, e
 }
 
 /*
- * fd -> struct file: t->files->fdt->fd[fd], all direct, fault-safe loads (no helper call:
- * a bpf_probe_read_kernel() of the slot measured +0.03x on open+close). The variable index
- * needs fdt->fd cast to void, which gives read-only untrusted memory readable at any offset:
- * Linux >= 6.17 ("bpf: allow void* cast using bpf_rdonly_cast()"); checked on 6.18. Without
- * bpf_rdonly_cast (6.1) the slot is read with a helper, and the file's fields with kread().
+ * The word at addr, an element of an fd table's arrays (fdt->fd, fdt->close_on_exec), with a
+ * direct, fault-safe load (no helper call: a bpf_probe_read_kernel() of the fd slot measured
+ * +0.03x on open+close). The verifier sees those arrays as numbers (a pointer to pointers or
+ * longs has no BTF type), so the element's address is cast to a struct that starts with an
+ * unsigned long, struct cpumask, and that word read, as a number: a typed cast, which every
+ * kernel with bpf_rdonly_cast() takes (6.2 on; its cast to void, readable at a variable
+ * offset, only 6.17 on). Without bpf_rdonly_cast (6.1) a helper reads it.
  */
+static __always_inline unsigned long kword(const void *addr)
+{
+	struct cpumask *words;
+	unsigned long w = 0;
+
+	if (!bpf_ksym_exists(bpf_rdonly_cast)) {
+		(void)bpf_probe_read_kernel(&w, sizeof(w), addr);
+		return w;
+	}
+	words = bpf_rdonly_cast(addr, bpf_core_type_id_kernel(struct cpumask));
+	return words->bits[0];
+}
+
+/* fd -> struct file: t->files->fdt->fd[fd]; on 6.1 an untyped pointer, whose fields kread()
+ * reads with BPF_CORE_READ. */
 static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 {
 	struct fdtable *fdt = t->files->fdt;
-	struct file **slots;
-	struct file *f = NULL;
+	struct file *f;
 
 	if ((unsigned long)fd >= fdt->max_fds)
 		return NULL;
-	if (!bpf_ksym_exists(bpf_rdonly_cast)) {
-		(void)bpf_probe_read_kernel(&f, sizeof(f), (void *)fdt->fd + fd * sizeof(f));
+	f = (struct file *)kword(fdt->fd + fd);
+	if (!f || !bpf_ksym_exists(bpf_rdonly_cast))
 		return f;
-	}
-	slots = bpf_rdonly_cast(fdt->fd, 0);
-	f = slots[fd];
-	if (!f)
-		return NULL;
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+/* Whether fd (open, so below max_fds) is closed at exec (O_CLOEXEC, FD_CLOEXEC). */
+static __always_inline bool close_on_exec(struct task_struct *t, long fd)
+{
+	struct fdtable *fdt = t->files->fdt;
+
+	return kword(fdt->close_on_exec + fd / 64) >> (fd % 64) & 1;
 }
 
 /* Whether ino may be bound (file_ino_bits): false is certain, true means look it up. */
@@ -469,6 +499,12 @@ static int derive_fd(__u32 fd, void *ctx)
 	return 0;
 }
 
+/* Calls fn(fd, ctx) for the current task's first FG_FD_SCAN fds, until it returns 1. */
+static __always_inline void scan_fds(int (*fn)(__u32 fd, void *ctx), void *ctx)
+{
+	(void)bpf_loop(FG_FD_SCAN, fn, ctx, 0);
+}
+
 /*
  * A process that just became a holder may already have a file open for writing: in
  * `cat data > copy` the shell opened copy before cat held anything, and cat writes to its
@@ -476,7 +512,7 @@ static int derive_fd(__u32 fd, void *ctx)
  */
 static __always_inline void derive_open_fds(__u32 slot)
 {
-	(void)bpf_loop(FG_FD_SCAN, derive_fd, &slot, 0);
+	scan_fds(derive_fd, &slot);
 }
 
 /* An admitted opener of a slot with FG_MARK_HOLDER holds its data from now on; a new holder's
@@ -541,6 +577,21 @@ static __always_inline __u32 decide_open(const struct opener *o, const struct op
 	return reason;
 }
 
+/* Reports a refusal by rule r of something o did to obj (fd: -1 if none); err: the kill's. */
+static __always_inline void report_denial(const struct opener *o, const struct fg_inode *obj,
+					  long fd, const struct fg_rule *r, __u32 reason, int err)
+{
+	struct fg_event *e = event_new(FG_EV_DENIED, r->slot, o, obj, fd);
+
+	if (!e)
+		return;
+	e->verdict = FG_DENY;
+	e->reason = reason;
+	e->generation = r->generation;
+	e->error = err;
+	bpf_ringbuf_submit(e, 0);
+}
+
 /*
  * An unlink, rename or truncation of a file bound to slot (the lsm hooks, file_decide):
  * refused and reported when its rule prohibits deletion (FG_NO_DELETE). Without a rule that
@@ -549,20 +600,13 @@ static __always_inline __u32 decide_open(const struct opener *o, const struct op
 static __always_inline __u32 decide_destroy(const struct opener *o, const struct fg_inode *obj,
 					    __u32 slot)
 {
-	struct fg_event *e;
 	struct fg_rule r;
 
 	if (o->t && trusted(o->t))
 		return FG_R_NONE; /* the agent deletes terminated products, decides for workloads */
 	if (!fg_rule_get(&file_rules, slot, &r) || !(r.flags & FG_NO_DELETE))
 		return FG_R_NONE;
-	e = event_new(FG_EV_DENIED, slot, o, obj, -1);
-	if (e) {
-		e->verdict = FG_DENY;
-		e->reason = FG_R_NO_DELETE;
-		e->generation = r.generation;
-		bpf_ringbuf_submit(e, 0);
-	}
+	report_denial(o, obj, -1, &r, FG_R_NO_DELETE, 0);
 	return FG_R_NO_DELETE;
 }
 
@@ -681,6 +725,65 @@ static __always_inline void track_copy(const struct opener *o, const struct open
 		make_derived(o, &d->obj, slot, d->fd, d);
 }
 
+/* ---- exec ----------------------------------------------------------------------------- */
+
+struct exec_scan {
+	struct fg_inode exe; /* the new image */
+	bool open_cloexec;   /* the fds the exec closes are still open (the lsm hook) */
+	long fd;	     /* out: an fd the new image may not have, or -1 */
+	struct fg_inode obj; /* out: its file */
+	struct fg_rule rule; /* out: the rule that refuses */
+};
+
+/* One fd kept across the exec: stops the scan at a bound file whose rule's application list
+ * does not admit the new image (a bpf_loop() callback: see derive_fd()). */
+static int exec_fd(__u32 fd, void *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct file *f = fd_file(t, fd);
+	struct exec_scan *s = ctx;
+	struct fg_binding *b;
+	struct inode *inode;
+
+	if (!f || (s->open_cloexec && close_on_exec(t, fd)))
+		return 0;
+	inode = kread(f, f_inode);
+	if (!maybe_bound(kread(inode, i_ino)))
+		return 0;
+	s->obj = inode_id(inode);
+	b = bpf_map_lookup_elem(&file_bound, &s->obj);
+	if (!b || !fg_rule_get(&file_rules, b->slot, &s->rule) || !fg_wants_app(&s->rule) ||
+	    !fg_app_refused(&s->rule, fg_app_listed(&file_apps, &s->rule, &s->exe)))
+		return 0;
+	s->fd = fd;
+	return 1;
+}
+
+/*
+ * t execs the image exe, keeping its fds that are not close-on-exec: with one of a bound
+ * file whose application list does not admit exe, the new image could read the product
+ * without opening it (an allowed program opens it without O_CLOEXEC and execs another).
+ * Then the exec is refused (FG_R_APP), reported with that fd and file, and with kill (the
+ * portable hook, after the exec) t is killed before the new image runs.
+ */
+static __always_inline __u32 decide_exec(struct task_struct *t, const struct fg_inode *exe,
+					 bool open_cloexec, bool kill)
+{
+	struct exec_scan s = {.exe = *exe, .open_cloexec = open_cloexec, .fd = -1};
+	struct opener o = {.t = t, .exe = *exe, .tgid = t->tgid};
+	int err = 0;
+
+	if (trusted(t))
+		return FG_R_NONE;
+	scan_fds(exec_fd, &s);
+	if (s.fd < 0)
+		return FG_R_NONE;
+	if (kill)
+		err = bpf_send_signal(SIGKILL);
+	report_denial(&o, &s.obj, s.fd, &s.rule, FG_R_APP, err);
+	return FG_R_APP;
+}
+
 /* ---- the portable hook ---------------------------------------------------------------- */
 
 /*
@@ -696,8 +799,9 @@ static __always_inline bool handed_over(struct task_struct *t, struct file *file
 }
 
 /* A successful open-like syscall returned fd: decide if the file is bound, adopt it if it
- * was created under a bound directory, track it if a holder writes it. Refusing kills. */
-static __always_inline int on_open(struct pt_regs *regs, long nr, long fd)
+ * was created under a bound directory, track it if a holder writes it. A successful exec:
+ * decide_exec(). Refusing kills. */
+static __always_inline int on_call(struct pt_regs *regs, long nr, long fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	bool compat = is_compat(t), creating = false;
@@ -711,6 +815,11 @@ static __always_inline int on_open(struct pt_regs *regs, long nr, long fd)
 
 	if (c == CALL_NONE)
 		return 0;
+	if (c == CALL_EXEC) {
+		o = task_opener(t); /* the new image's */
+		(void)decide_exec(t, &o.exe, false, true);
+		return 0;
+	}
 	file = fd_file(t, fd);
 	if (!file)
 		return 0;
@@ -856,13 +965,40 @@ int BPF_PROG(file_rename, struct inode *old_dir, struct dentry *old_dentry, stru
 }
 
 /* truncate(2), and on 6.1 ftruncate(2) and O_TRUNC too (later kernels call file_truncate for
- * those: the O_TRUNC case is refused in file_open_lsm already). */
+ * those: see file_ftruncate; the O_TRUNC case is refused in file_open_lsm already). */
 SEC("lsm/path_truncate")
 int BPF_PROG(file_truncate, const struct path *path, int ret)
 {
 	if (ret)
 		return ret;
 	return on_destroy(path->dentry->d_inode);
+}
+
+/* ftruncate(2) and O_TRUNC on kernels that have the hook (6.2 on, security_file_truncate());
+ * the loader leaves it out where the kernel's BTF has no bpf_lsm_file_truncate. */
+SEC("lsm/file_truncate")
+int BPF_PROG(file_ftruncate, struct file *file, int ret)
+{
+	if (ret)
+		return ret;
+	return on_destroy(file->f_inode);
+}
+
+/*
+ * An exec, once the last binary format has chosen the image (for a script: its interpreter,
+ * the executable opens are decided by) and before the point of no return, so a refusal makes
+ * execve() fail with EPERM in the old image. bprm_check_security would run for the script
+ * too, which its interpreter's application list does not name.
+ */
+SEC("lsm/bprm_creds_from_file")
+int BPF_PROG(file_exec_lsm, struct linux_binprm *bprm, const struct file *file, int ret)
+{
+	struct fg_inode exe;
+
+	if (ret)
+		return ret;
+	exe = inode_id(bprm->file->f_inode);
+	return decide_exec(bpf_get_current_task_btf(), &exe, true, false) ? -EPERM : 0;
 }
 
 /* Run by the agent (bpf_prog_test_run): trusts the calling process (file_guard.h). */
@@ -911,7 +1047,7 @@ int BPF_PROG(file_open_check, struct pt_regs *regs, long ret)
 {
 	long nr = regs->orig_ax;
 
-	if (!maybe_open(nr) || ret < 0)
+	if (!maybe_decided(nr) || ret < 0)
 		return 0;
-	return on_open(regs, nr, ret);
+	return on_call(regs, nr, ret);
 }

@@ -25,6 +25,12 @@ static __always_inline bool fg_wants_app(const struct fg_rule *r)
 	return r->flags & (FG_APP_ALLOW | FG_APP_DENY);
 }
 
+/* Whether rule r's application list refuses an executable that is (listed) or is not in it. */
+static __always_inline bool fg_app_refused(const struct fg_rule *r, bool listed)
+{
+	return ((r->flags & FG_APP_ALLOW) && !listed) || ((r->flags & FG_APP_DENY) && listed);
+}
+
 /* Everything but the counters: FG_R_NONE, or why an open of a file of rule r's slot, by an
  * executable that is (listed) or is not in the slot's application list, at boot time now,
  * is refused. */
@@ -38,9 +44,7 @@ static __always_inline __u32 fg_check(const struct fg_rule *r, bool listed, __u6
 		return FG_R_NOT_YET;
 	if (r->not_after && now > r->not_after)
 		return FG_R_EXPIRED;
-	if ((r->flags & FG_APP_ALLOW) && !listed)
-		return FG_R_APP;
-	if ((r->flags & FG_APP_DENY) && listed)
+	if (fg_app_refused(r, listed))
 		return FG_R_APP;
 	return FG_R_NONE;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The file guard in the kernel (bpf/file_guard.bpf.c through agent/file_guard.c), with
- * real programs: cat, head, cp, python3, mkdir.
+ * real programs: cat, head, cp, python3, mkdir, sh.
  *
  * Scope: the test runs in its own mount namespace with a private bpffs on /sys/fs/bpf, so
  * pins and links go with the process even if it crashes; the pin root is
@@ -885,6 +885,59 @@ static void test_decide_for_workload(void **state)
 	assert_int_equal(find_event(19, FG_EV_DENIED)->reason, FG_R_APP);
 }
 
+/* python3 (listed) opens the product, then execs: with the fd kept open, sh (not listed) is
+ * killed before it runs (the fd would let `cat <&N` read the product without an open),
+ * python3 (listed) reads it; with the fd close-on-exec (Python's default), sh runs. */
+static void test_exec_keeps_product(void **state)
+{
+	const char *f = new_file("exec", SECRET);
+	const char *code = "import os,sys\n"
+			   "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+			   "os.set_inheritable(fd, sys.argv[2] == 'keep')\n"
+			   "os.execv(sys.argv[3], [a.replace('FD', str(fd)) for a in sys.argv[3:]])\n";
+	char *to_sh[] = {"/usr/bin/python3", "-c", (char *)code, (char *)f, "keep", "/bin/sh",
+			 "-c", "cat <&FD", NULL};
+	char *to_py[] = {"/usr/bin/python3",
+			 "-c",
+			 (char *)code,
+			 (char *)f,
+			 "keep",
+			 "/usr/bin/python3",
+			 "-c",
+			 "import os; print(os.read(FD, 100).decode(), end='')",
+			 NULL};
+	char *closed[] = {"/usr/bin/python3", "-c", (char *)code, (char *)f, "cloexec", "/bin/sh",
+			  "-c", "exit 7", NULL};
+	struct fg_rule r = rule(FG_APP_ALLOW);
+	struct fg_inode obj = inode_of(f), sh = inode_of("/bin/sh");
+	const struct fg_event *e;
+	char out[4096];
+	size_t len;
+	int st;
+
+	set_rule(20, &r, &T.python, 1);
+	bind(20, f);
+	events(false);
+	st = run(to_sh, out, sizeof(out), &len);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+	assert_int_equal(len, 0);
+	st = run(to_py, out, sizeof(out), &len);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_string_equal(out, SECRET);
+	st = run(closed, out, sizeof(out), &len);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 7);
+	events(true);
+	assert_int_equal(count_events(20, FG_EV_DENIED), 1);
+	e = find_event(20, FG_EV_DENIED);
+	assert_int_equal(e->reason, FG_R_APP);
+	assert_true(same_inode(&e->exe, &sh));
+	assert_true(same_inode(&e->object, &obj));
+	assert_true(e->fd >= 3);
+	assert_int_equal(e->error, 0); /* the signal went out */
+}
+
 /* Nothing was lost on the way: no ring overflow, no full map. */
 static void test_nothing_dropped(void **state)
 {
@@ -919,6 +972,7 @@ int main(void)
 	    cmocka_unit_test(test_unpin_detaches),
 	    cmocka_unit_test(test_trusted_process),
 	    cmocka_unit_test(test_decide_for_workload),
+	    cmocka_unit_test(test_exec_keeps_product),
 	    cmocka_unit_test(test_nothing_dropped),
 	};
 	const char *why;

@@ -15,7 +15,8 @@
 # status. Exit 77: the VM cannot run here (qemu, kernel or busybox missing; reason on stderr),
 # for a TAP "1..0 # SKIP". Exit 99: the VM ran but did not boot or the command did not finish.
 #
-# Environment: PEP_VM_KERNEL (default: newest /boot/vmlinuz-*-amd64), PEP_VM_TIMEOUT (seconds,
+# Environment: PEP_VM_KERNEL (default: newest /boot/vmlinuz-*-amd64; a path, or a series such as
+# 6.12 that scripts/vm-kernel.sh fetches into its cache on first use), PEP_VM_TIMEOUT (seconds,
 # default 180), PEP_VM_APPEND (more kernel arguments, e.g. "lsm=capability" to boot without
 # BPF-LSM), PEP_VM_KEEP=1 (keep the temp dir and the raw console log).
 # KVM does not work on the development machine (nested KVM lacks CPU features): TCG only.
@@ -46,13 +47,20 @@ done
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (package qemu-system-x86)"
 command -v cpio >/dev/null || skip "cpio not installed"
 busybox=$(command -v busybox) || skip "busybox not installed (package busybox-static)"
-if [ -n "${PEP_VM_KERNEL:-}" ]; then
-	kernel=$PEP_VM_KERNEL
-	[ -e "$kernel" ] || skip "PEP_VM_KERNEL: no such file: $kernel"
-else
+case ${PEP_VM_KERNEL:-} in
+"")
 	kernel=$(printf '%s\n' /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
 	[ -e "$kernel" ] || skip "no /boot/vmlinuz-*-amd64 (package linux-image-amd64)"
-fi
+	;;
+[0-9]*.[0-9]*) # a series: the cached image, fetched on first use; else the script says why
+	kernel=$("$(dirname "$0")/../../scripts/vm-kernel.sh" "$PEP_VM_KERNEL" 2>&1) ||
+		skip "$(printf '%s\n' "$kernel" | tail -n 1)"
+	;;
+*)
+	kernel=$PEP_VM_KERNEL
+	[ -e "$kernel" ] || skip "PEP_VM_KERNEL: no such file: $kernel"
+	;;
+esac
 [ -r "$kernel" ] || skip "$kernel is not readable"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pep-vm.XXXXXX")
