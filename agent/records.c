@@ -130,6 +130,13 @@ int records__read(struct records *r, uint64_t from, journal_fn fn, void *ctx)
 	return journal__read(r->dir, from, fn, ctx);
 }
 
+int records__scan(struct records *r, uint64_t from, struct journal_pos *pos, journal_fn fn,
+		  void *ctx)
+{
+	(void)journal__sync(r->journal);
+	return journal__scan(r->dir, from, pos, fn, ctx);
+}
+
 void records__status(const struct records *r, struct journal_status *ret)
 {
 	journal__status(r->journal, ret);

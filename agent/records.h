@@ -43,6 +43,9 @@ void records__add(struct records *r, const struct record *rec);
 void records__flush(struct records *r);
 /* Syncs, then calls fn for each entry from seq `from` on (journal__read). */
 int records__read(struct records *r, uint64_t from, journal_fn fn, void *ctx);
+/* Syncs, then journal__scan(): lines unparsed, resuming at *pos. */
+int records__scan(struct records *r, uint64_t from, struct journal_pos *pos, journal_fn fn,
+		  void *ctx);
 void records__status(const struct records *r, struct journal_status *ret);
 
 #endif /* PEP_AGENT_RECORDS_H */

@@ -36,13 +36,13 @@ struct report {
 	unsigned backoff_ms;
 	char *checkpoint;   /* the latest checkpoint line read */
 	enum journal_state state;
+	struct journal_pos pos; /* where the last batch read ended */
 };
 
 struct item {
 	uint64_t seq;
 	char *line;
 	char contract[48]; /* "" for entries of no contract */
-	unsigned char hash[JOURNAL_HASH_LEN];
 };
 
 struct batch {
@@ -100,7 +100,8 @@ static int save_pos(const char *path, uint64_t seq)
 
 /* ---- bodies ------------------------------------------------------------------------------ */
 
-static void put(struct buf *b, const char *s, size_t n)
+/* Room for n more bytes and a NUL; false when out of memory. */
+static bool reserve(struct buf *b, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = (b->len + n + 1) * 2;
@@ -108,11 +109,18 @@ static void put(struct buf *b, const char *s, size_t n)
 
 		if (!p) {
 			b->oom = true;
-			return;
+			return false;
 		}
 		b->p = p;
 		b->cap = cap;
 	}
+	return true;
+}
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+	if (!reserve(b, n))
+		return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -126,28 +134,39 @@ static void puts_(struct buf *b, const char *s)
 /* A JSON string. Journal lines hold printable ASCII only: '"' and '\' need escaping. */
 static void put_string(struct buf *b, const char *s)
 {
-	put(b, "\"", 1);
-	for (const char *run = s;; s++) {
-		if (*s && *s != '"' && *s != '\\')
-			continue;
-		put(b, run, (size_t)(s - run));
-		if (!*s)
-			break;
-		put(b, "\\", 1);
-		run = s;
-	}
-	put(b, "\"", 1);
+	char *p;
+
+	if (!reserve(b, 2 * strlen(s) + 2))
+		return;
+	p = b->p + b->len;
+	*p++ = '"';
+	for (; *s; *p++ = *s++)
+		if (*s == '"' || *s == '\\')
+			*p++ = '\\';
+	*p++ = '"';
+	*p = '\0';
+	b->len = (size_t)(p - b->p);
 }
 
-static void put_hex(struct buf *b, const unsigned char *h)
+/* The hash of another contract's record instead of its line: hashed here, only for the
+ * reports that need it (the reader does not hash). */
+static void put_hash(struct buf *b, const char *line)
 {
-	char hex[2 * JOURNAL_HASH_LEN + 3];
+	static const char digits[] = "0123456789abcdef";
+	unsigned char h[JOURNAL_HASH_LEN];
+	char hex[2 * JOURNAL_HASH_LEN + 2];
 
+	if (journal__hash(line, strlen(line), h)) {
+		b->oom = true;
+		return;
+	}
 	hex[0] = '"';
-	for (int i = 0; i < JOURNAL_HASH_LEN; i++)
-		sprintf(hex + 1 + 2 * i, "%02x", h[i]);
-	strcpy(hex + 1 + 2 * JOURNAL_HASH_LEN, "\"");
-	puts_(b, hex);
+	for (int i = 0; i < JOURNAL_HASH_LEN; i++) {
+		hex[1 + 2 * i] = digits[h[i] >> 4];
+		hex[2 + 2 * i] = digits[h[i] & 15];
+	}
+	hex[sizeof(hex) - 1] = '"';
+	put(b, hex, sizeof(hex));
 }
 
 /* The Annex B.6 report of one contract over the batch (docs/journal.md, "Delivery"). */
@@ -184,7 +203,7 @@ static void build(struct buf *b, const struct report *r, const struct batch *bt,
 		if (!*it->contract || !strcmp(it->contract, id))
 			put_string(b, it->line);
 		else
-			put_hex(b, it->hash);
+			put_hash(b, it->line);
 	}
 	puts_(b, "]}}}");
 }
@@ -259,7 +278,6 @@ static int collect(const struct journal_entry *e, void *ctx)
 		return -ENOMEM;
 	if (e->type == JOURNAL_RECORD)
 		snprintf(it->contract, sizeof(it->contract), "%s", e->rec.contract);
-	memcpy(it->hash, e->hash, sizeof(it->hash));
 	if (e->type == JOURNAL_CHECKPOINT) {
 		free(bt->r->checkpoint);
 		bt->r->checkpoint = strndup(e->line, e->len);
@@ -302,7 +320,8 @@ static void send_batch(struct report *r)
 	int err;
 
 	r->failed = !bt.v || !ids;
-	err = r->failed ? -ENOMEM : records__read(r->records, r->delivered + 1, collect, &bt);
+	err = r->failed ? -ENOMEM : records__scan(r->records, r->delivered + 1, &r->pos, collect,
+							   &bt);
 	if (err < 0) {
 		log_errno(err, "reading the journal for the platform");
 		r->failed = true;

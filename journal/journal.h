@@ -134,6 +134,23 @@ int journal__parse(const char *line, size_t len, struct journal_entry *e, struct
  * written or fn returns non-zero (returned). -EBADMSG at a line that does not parse. */
 int journal__read(const char *dir, uint64_t from, journal_fn fn, void *ctx);
 
+/* Where a journal__scan() stopped: the next entry's seq and where its line starts. */
+struct journal_pos {
+	uint64_t seq;	  /* 0: nowhere yet */
+	uint64_t segment; /* the first seq of its segment */
+	long offset;	  /* of its line in that segment */
+};
+
+/* journal__read() for code that forwards lines to a receiver that checks the chain: the
+ * lines are neither parsed nor hashed, fn gets seq, type, a record's contract and the line
+ * (the rest zero). When pos is about `from`, the reading starts where it says instead of at
+ * the start of the segment; pos (may be NULL) is then set to follow the last entry fn took.
+ * -EBADMSG at a line without seq or type. */
+int journal__scan(const char *dir, uint64_t from, struct journal_pos *pos, journal_fn fn,
+		  void *ctx);
+/* The SM3 hash of a line as stored, without its newline (the chain's hash). 0 or -ENOMEM. */
+int journal__hash(const char *line, size_t len, unsigned char *ret_hash);
+
 struct journal_verdict {
 	bool ok;
 	uint64_t entries, records, checkpoints;

@@ -139,32 +139,56 @@ static void parse_record(const cJSON *doc, struct record *r, bool *bad)
 	r->counter = num_of(doc, "counter", bad);
 }
 
+static const char *const type_names[] = {
+	[JOURNAL_RECORD] = "record",
+	[JOURNAL_LOST] = "lost",
+	[JOURNAL_STATE] = "journal",
+	[JOURNAL_CHECKPOINT] = "checkpoint",
+};
+
+/* The type named by the n bytes at s; -1 when none is. */
+static int type_of(const char *s, size_t n)
+{
+	for (size_t t = 0; t < sizeof(type_names) / sizeof(type_names[0]); t++)
+		if (strlen(type_names[t]) == n && !memcmp(s, type_names[t], n))
+			return (int)t;
+	return -1;
+}
+
 /* The members of each type; the fixed order is the writer's business, the hash checks it. */
 static bool parse_body(const cJSON *doc, const char *type, struct journal_entry *e)
 {
 	bool bad = false;
+	int t = type_of(type, strlen(type));
 
-	if (!strcmp(type, "record")) {
-		e->type = JOURNAL_RECORD;
+	e->type = (enum journal_type)t;
+	switch (t) {
+	case JOURNAL_RECORD:
 		parse_record(doc, &e->rec, &bad);
-	} else if (!strcmp(type, "lost")) {
-		e->type = JOURNAL_LOST;
+		break;
+	case JOURNAL_LOST:
 		e->lost = num_of(doc, "lost", &bad);
 		e->total = num_of(doc, "total", &bad);
-	} else if (!strcmp(type, "journal")) {
-		e->type = JOURNAL_STATE;
+		break;
+	case JOURNAL_STATE:
 		e->state = str_of(doc, "state", &bad);
 		e->bytes = num_of(doc, "bytes", &bad);
 		e->max = num_of(doc, "max", &bad);
-	} else if (!strcmp(type, "checkpoint")) {
-		e->type = JOURNAL_CHECKPOINT;
+		break;
+	case JOURNAL_CHECKPOINT:
 		e->lost = num_of(doc, "lost", &bad);
 		e->total = num_of(doc, "unrecorded", &bad);
 		e->sig = str_of(doc, "sig", &bad);
-	} else {
+		break;
+	default:
 		bad = true;
 	}
 	return !bad;
+}
+
+int journal__hash(const char *line, size_t len, unsigned char *ret_hash)
+{
+	return EVP_Digest(line, len, ret_hash, NULL, EVP_sm3(), NULL) ? 0 : -ENOMEM;
 }
 
 int journal__parse(const char *line, size_t len, struct journal_entry *e, cJSON **doc)
@@ -176,7 +200,7 @@ int journal__parse(const char *line, size_t len, struct journal_entry *e, cJSON 
 	e->line = line;
 	e->len = len;
 	*doc = cJSON_ParseWithLengthOpts(line, len, &end, false);
-	if (!*doc || end != line + len || !EVP_Digest(line, len, e->hash, NULL, EVP_sm3(), NULL))
+	if (!*doc || end != line + len || journal__hash(line, len, e->hash))
 		return -EBADMSG;
 	e->seq = num_of(*doc, "seq", &bad);
 	e->rec.seq = e->seq;
@@ -196,9 +220,13 @@ struct cursor {
 	uint64_t *segs;
 	size_t n_segs, next_seg;
 	FILE *f;
+	long off;      /* in f, of the next line */
+	long skip;     /* where to start in the next segment opened (a journal_pos) */
+	bool resumed;  /* the cursor started there */
 	struct slot {
 		char *buf;
 		size_t cap;
+		long off;      /* of the line in its segment */
 		ssize_t len;   /* without the newline; -1: none */
 		bool complete; /* ended with a newline */
 		bool first;    /* the first line of its segment */
@@ -230,8 +258,12 @@ static int cursor_fill(struct cursor *c, struct slot *s)
 			if (!c->f)
 				return -errno;
 			c->next_seg++;
-			s->first = true;
+			c->resumed = c->skip && !fseek(c->f, c->skip, SEEK_SET);
+			c->off = c->resumed ? c->skip : 0;
+			c->skip = 0;
+			s->first = !c->resumed;
 		}
+		s->off = c->off;
 		s->len = getline(&s->buf, &s->cap, c->f);
 		if (s->len >= 0)
 			break;
@@ -239,14 +271,25 @@ static int cursor_fill(struct cursor *c, struct slot *s)
 		c->f = NULL;
 	}
 	s->seg = c->next_seg - 1;
+	c->off += s->len;
 	s->complete = s->len > 0 && s->buf[s->len - 1] == '\n';
 	if (s->complete)
 		s->buf[--s->len] = '\0';
 	return 0;
 }
 
-/* Opens at the segment that holds `from` (the last one starting at or before it). */
-static int cursor_open(struct cursor *c, const char *dir, uint64_t from)
+static void cursor_close(struct cursor *c);
+
+/* The seq at the start of a line written by the journal, without parsing all of it. */
+static uint64_t seq_prefix(const char *line)
+{
+	return strncmp(line, "{\"seq\":", 7) ? 0 : strtoull(line + 7, NULL, 10);
+}
+
+/* Opens at the segment that holds `from` (the last one starting at or before it): where `at`
+ * says its line starts when it is about `from`, else at the start of the segment. */
+static int cursor_open(struct cursor *c, const char *dir, uint64_t from,
+		       const struct journal_pos *at)
 {
 	int err;
 
@@ -257,7 +300,14 @@ static int cursor_open(struct cursor *c, const char *dir, uint64_t from)
 		return err;
 	while (c->next_seg + 1 < c->n_segs && c->segs[c->next_seg + 1] <= from)
 		c->next_seg++;
+	if (at && at->seq == from && c->n_segs && c->segs[c->next_seg] == at->segment)
+		c->skip = at->offset;
 	err = cursor_fill(c, &c->slot[0]);
+	/* A position from before the journal was opened again (its tail cut): search. */
+	if (!err && c->resumed && c->slot[0].len >= 0 && seq_prefix(c->slot[0].buf) != from) {
+		cursor_close(c);
+		return cursor_open(c, dir, from, NULL);
+	}
 	return err ? err : cursor_fill(c, &c->slot[1]);
 }
 
@@ -292,34 +342,80 @@ static void cursor_close(struct cursor *c)
 	free(c->segs);
 }
 
-/* The seq at the start of a line written by the journal, without parsing all of it. */
-static uint64_t seq_prefix(const char *line)
+/* seq, type and a record's contract from the start of a line, where the writer puts them:
+ * {"seq":N,"time":"...","type":"T","contract":"C",... Members after those do not matter. */
+static int peek(const char *line, size_t len, struct journal_entry *e)
 {
-	return strncmp(line, "{\"seq\":", 7) ? 0 : strtoull(line + 7, NULL, 10);
+	const char *type = strstr(line, ",\"type\":\""), *end, *contract = NULL;
+	int t = -1;
+
+	memset(e, 0, sizeof(*e));
+	e->line = line;
+	e->len = len;
+	e->seq = e->rec.seq = seq_prefix(line);
+	end = type ? strchr(type + 9, '"') : NULL;
+	if (end)
+		t = type_of(type + 9, (size_t)(end - type - 9));
+	if (t == JOURNAL_RECORD)
+		contract = strstr(end, ",\"contract\":\"");
+	if (!e->seq || t < 0 || (t == JOURNAL_RECORD && !contract))
+		return -EBADMSG;
+	e->type = (enum journal_type)t;
+	if (contract)
+		snprintf(e->rec.contract, sizeof(e->rec.contract), "%.*s",
+			 (int)strcspn(contract + 13, "\""), contract + 13);
+	return 0;
 }
 
-int journal__read(const char *dir, uint64_t from, journal_fn fn, void *ctx)
+int journal__scan(const char *dir, uint64_t from, struct journal_pos *pos, journal_fn fn,
+		  void *ctx)
 {
 	struct journal_entry e;
 	struct cursor c;
-	cJSON *doc = NULL;
 	int err;
 
-	err = cursor_open(&c, dir, from);
+	err = cursor_open(&c, dir, from, pos);
 	for (struct slot *s = &c.slot[c.cur]; !err && s->len >= 0 && s->complete;
 	     s = &c.slot[c.cur]) {
 		if (seq_prefix(s->buf) >= from || !seq_prefix(s->buf)) {
-			err = journal__parse(s->buf, (size_t)s->len, &e, &doc);
+			err = peek(s->buf, (size_t)s->len, &e);
 			if (!err)
 				err = fn(&e, ctx);
-			cJSON_Delete(doc);
-			doc = NULL;
+			if (err >= 0 && pos)
+				*pos = (struct journal_pos){ e.seq + 1, c.segs[s->seg],
+							     s->off + s->len + 1 };
 		}
 		if (!err)
 			err = cursor_next(&c);
 	}
 	cursor_close(&c);
 	return err;
+}
+
+struct parsing {
+	journal_fn fn;
+	void *ctx;
+};
+
+static int parse_then(const struct journal_entry *peeked, void *ctx)
+{
+	struct parsing *p = ctx;
+	struct journal_entry e;
+	cJSON *doc = NULL;
+	int err;
+
+	err = journal__parse(peeked->line, peeked->len, &e, &doc);
+	if (!err)
+		err = p->fn(&e, p->ctx);
+	cJSON_Delete(doc);
+	return err;
+}
+
+int journal__read(const char *dir, uint64_t from, journal_fn fn, void *ctx)
+{
+	struct parsing p = { fn, ctx };
+
+	return journal__scan(dir, from, NULL, parse_then, &p);
 }
 
 /* ---- verification --------------------------------------------------------------------- */
@@ -470,7 +566,7 @@ int journal__verify(const char *dir, EVP_PKEY *key, struct journal_verdict *ret)
 
 	memset(ret, 0, sizeof(*ret));
 	ret->ok = true;
-	err = cursor_open(&c, dir, 0);
+	err = cursor_open(&c, dir, 0, NULL);
 	while (!err && c.slot[c.cur].len >= 0 && !check_line(&k, &c))
 		err = cursor_next(&c);
 	if (!err && !c.n_segs)

@@ -72,6 +72,8 @@ int tds_db__pin_key(struct tds_db *db, const char *node, const char *key);
 /* The hash of entry seq of node, and whether only the hash is known; -ENOENT when neither. */
 int tds_db__record_hash(struct tds_db *db, const char *node, int64_t seq, unsigned char *hash,
 			bool *ret_no_line);
+/* The highest seq held of node: 0 when none. */
+int tds_db__last_seq(struct tds_db *db, const char *node, int64_t *ret_seq);
 /* Stores an entry (line NULL: its hash only), replacing what was there. */
 int tds_db__put_record(struct tds_db *db, const char *node, int64_t seq, const char *contract,
 		       const unsigned char *hash, const char *line, size_t len);

@@ -27,6 +27,7 @@ struct chain {
 	struct pol_errors *errs;
 	unsigned char prev[TDS_HASH_LEN];
 	bool prev_known; /* false only at first contact with a node whose journal was cut */
+	int64_t last;	 /* the highest seq held before this report: beyond it, nothing to compare */
 };
 
 static int nibble(char c)
@@ -122,7 +123,8 @@ static int accept_one(struct chain *c, uint64_t seq, const char *s)
 		     strlen(s) == 2 * TDS_HASH_LEN ? unhex(s, hash) : -EINVAL;
 	if (err)
 		return err == -EINVAL && !line ? fail(c, seq, "neither a line nor a hash") : err;
-	err = tds_db__record_hash(c->db, c->node, (int64_t)seq, had, &no_line);
+	err = (int64_t)seq > c->last ? -ENOENT :
+				       tds_db__record_hash(c->db, c->node, (int64_t)seq, had, &no_line);
 	if (!err && memcmp(had, hash, TDS_HASH_LEN))
 		return fail(c, seq, "differs from the entry received before (edited or replaced)");
 	if (err == -ENOENT || (!err && line && no_line))
@@ -194,6 +196,8 @@ int tds_chain__accept(struct tds_db *db, const char *node, const cJSON *details,
 				"verify with the pinned node key");
 		err = -EINVAL;
 	}
+	if (!err)
+		err = tds_db__last_seq(db, node, &c.last);
 	if (!err)
 		err = start(&c, seq);
 	cJSON_ArrayForEach(e, chain) {

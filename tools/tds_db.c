@@ -249,6 +249,23 @@ int tds_db__record_hash(struct tds_db *db, const char *node, int64_t seq, unsign
 	return err;
 }
 
+int tds_db__last_seq(struct tds_db *db, const char *node, int64_t *ret_seq)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->db, "SELECT ifnull(max(seq), 0) FROM records WHERE node = ?",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_seq = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : sqlite_errno(rc);
+}
+
 int tds_db__put_record(struct tds_db *db, const char *node, int64_t seq, const char *contract,
 		       const unsigned char *hash, const char *line, size_t len)
 {

@@ -314,6 +314,52 @@ static void test_segments(void **state)
 	free(segs);
 }
 
+/* As report.c reads: batches of 7 entries, unparsed; what is peeked is what is stored. */
+static int scan_seven(const struct journal_entry *e, void *ctx)
+{
+	struct collected *c = ctx;
+	struct journal_entry parsed;
+	cJSON *doc = NULL;
+
+	assert_true(c->n < 4096);
+	assert_int_equal(journal__parse(e->line, e->len, &parsed, &doc), 0);
+	assert_string_equal(e->rec.contract, parsed.rec.contract);
+	cJSON_Delete(doc);
+	c->seqs[c->n] = e->seq;
+	c->types[c->n++] = e->type;
+	return c->n % 7 == 0;
+}
+
+/* journal__scan continues where the last batch ended, across segments, and a position that
+ * is wrong (as after the journal was reopened and its tail cut) only costs a search. */
+static void test_scan_resumes(void **state)
+{
+	struct journal *j = open_journal(1 << 20, 4096);
+	struct journal_pos pos = { 0 };
+	struct collected all, c = { 0 };
+	bool resumed = false;
+
+	append_n(j, 0, 200);
+	journal__close(j);
+	read_all(1, &all);
+	while (c.n < all.n) {
+		size_t before = c.n;
+		int stopped;
+
+		resumed |= pos.offset > 0;
+		if (c.n == 70)
+			pos.offset += 3; /* not at the start of a line */
+		stopped = journal__scan(dir, c.n + 1, &pos, scan_seven, &c);
+		assert_int_equal(stopped, c.n % 7 == 0);
+		assert_true(c.n > before);
+		assert_int_equal(pos.seq, c.n + 1);
+	}
+	assert_true(resumed);
+	assert_int_equal(c.n, all.n);
+	assert_contiguous(&c, 1);
+	assert_memory_equal(c.types, all.types, all.n * sizeof(all.types[0]));
+}
+
 static int lost_entries(const struct journal_entry *e, void *ctx)
 {
 	uint64_t *v = ctx;
@@ -583,6 +629,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_last, setup, teardown),
