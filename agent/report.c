@@ -29,6 +29,8 @@ struct report {
 	size_t n_contracts;
 	struct event *timer;
 	uint64_t delivered; /* the last seq the platform confirmed */
+	uint64_t saved;	    /* the last seq written to report.pos */
+	time_t saved_at;
 	uint64_t sending;   /* the last seq of the batch in flight */
 	unsigned in_flight; /* reports of that batch not answered yet */
 	bool failed;	    /* one of them was not confirmed */
@@ -244,10 +246,27 @@ static bool confirmed(const struct report *r, const struct https_reply *reply)
 	return ok;
 }
 
+/* The position only spares a restarted agent sending again what the platform holds (and
+ * drops): while batches follow each other, it is written once a second, not after each. */
+static void save_delivered(struct report *r, bool now)
+{
+	int err;
+
+	if (r->saved == r->delivered || (!now && time(NULL) - r->saved_at < 1))
+		return;
+	err = save_pos(r->pos_path, r->delivered);
+	if (err < 0)
+		log_errno(err, "%s: the delivered position is not saved (sent again later)",
+			  r->pos_path);
+	else
+		r->saved = r->delivered;
+	r->saved_at = time(NULL);
+}
+
 static void on_done(const struct https_reply *reply, void *arg)
 {
 	struct report *r = arg;
-	int err;
+	bool more;
 
 	if (!confirmed(r, reply))
 		r->failed = true;
@@ -257,13 +276,11 @@ static void on_done(const struct https_reply *reply, void *arg)
 		back_off(r);
 		return;
 	}
-	err = save_pos(r->pos_path, r->sending);
-	if (err < 0)
-		log_errno(err, "%s: the delivered position is not saved (sent again later)",
-			  r->pos_path);
 	r->delivered = r->sending;
 	r->backoff_ms = 0;
-	schedule(r, r->alert || full_batch_waits(r) ? 0 : r->interval_ms);
+	more = r->alert || full_batch_waits(r);
+	save_delivered(r, !more);
+	schedule(r, more ? 0 : r->interval_ms);
 	r->alert = false;
 }
 
@@ -384,7 +401,7 @@ struct report *report__open(const struct report_opts *o)
 	r->ssl = https_client_ctx(&o->tls, err, sizeof(err));
 	if (!r->ssl)
 		goto fail;
-	r->delivered = load_pos(r->pos_path);
+	r->delivered = r->saved = load_pos(r->pos_path);
 	log_info("reports to %s/contractExecution: delivered up to seq %" PRIu64
 		 ", every %u ms or %u entries", r->url, r->delivered, r->interval_ms, r->batch);
 	schedule(r, 0);
@@ -400,6 +417,8 @@ void report__close(struct report *r)
 {
 	if (!r)
 		return;
+	if (r->pos_path)
+		save_delivered(r, true);
 	if (r->timer)
 		event_free(r->timer);
 	SSL_CTX_free(r->ssl);

@@ -8,8 +8,10 @@
  * of the batch, the stored line (its contract's records and the entries of no contract:
  * lost, journal, checkpoint) or the hash of the line (another contract's record), so that
  * the platform checks the whole chain from any one report. The batch counts as delivered
- * once every report of it was answered status "0"; the position (state_dir/report.pos) is
- * then written and fsync'd. Failures back off, 0.5 s doubling to 60 s, with jitter.
+ * once every report of it was answered status "0". The position (state_dir/report.pos) is
+ * then written and fsync'd, at most once a second while batches follow each other (a
+ * restarted agent sends the rest again; the platform drops it). Failures back off, 0.5 s
+ * doubling to 60 s, with jitter.
  */
 #ifndef PEP_AGENT_REPORT_H
 #define PEP_AGENT_REPORT_H
