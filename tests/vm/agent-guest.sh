@@ -17,6 +17,7 @@ SOCK=/run/pep/admin.sock
 ID=C391310000MA1K00001B11002026010100000000000006S
 CLOCK_ID=$(sed 's/^.*"contractId": "\([^"]*\)".*$/\1/;t;d' "$W/clock.json")
 LATER_ID=$(sed 's/^.*"contractId": "\([^"]*\)".*$/\1/;t;d' "$W/later.json")
+END_ID=$(sed 's/^.*"contractId": "\([^"]*\)".*$/\1/;t;d' "$W/end.json")
 DATA=/srv/data/research.csv
 COPY=/srv/copy.csv
 CONTENT=$(printf 'id,value\n1,secret')
@@ -32,19 +33,20 @@ refused() {
 	rc=$?
 	[ $rc -eq 1 ] && grep -q "Operation not permitted" <<<"$out" && ! grep -q secret <<<"$out"
 }
-# wait_for TEXT COMMAND...: up to 5 s until COMMAND's output holds TEXT.
+# wait_for SECONDS TEXT COMMAND...: until COMMAND's output holds TEXT, SECONDS at the most.
 wait_for() {
-	local text=$1
-	shift
-	for _ in $(seq 50); do "$@" 2>/dev/null | grep -q "$text" && return 0; sleep 0.1; done
+	local tenths=$(($1 * 10)) text=$2
+	shift 2
+	for _ in $(seq $tenths); do "$@" 2>/dev/null | grep -q "$text" && return 0; sleep 0.1; done
 	return 1
 }
 shift_clock() { date -s "@$(($(date +%s) + $1))" >/dev/null; }
 
-mkdir -p /var/lib /run/pep /srv/data /srv/clock /srv/later
+mkdir -p /var/lib /run/pep /srv/data /srv/clock /srv/later /srv/end
 printf '%s\n' "$CONTENT" >"$DATA"
 printf '%s\n' "$CONTENT" >/srv/data/kept.csv
 echo 'tick' >/srv/clock/c.csv
+echo 'end' >/srv/end/e.csv
 
 # ---- the agent on the lsm backend ----
 
@@ -77,21 +79,30 @@ check "  the listed application still gets EPERM: the count survived" \
 
 quiet pepctl bind P-CLOCK /srv/clock
 quiet pepctl bind P-LATER /srv/later
+quiet pepctl bind P-END /srv/end
 check "apply a contract with a frequency of 2/hour" quiet pepctl apply "$W/clock.json"
 /usr/bin/head /srv/clock/c.csv >/dev/null && /usr/bin/head /srv/clock/c.csv >/dev/null
 check "  2 reads are admitted, the 3rd gets EPERM" refused /usr/bin/head /srv/clock/c.csv
+# end.json ends in an hour (signed on the host): the clock goes forward to 6 s before that.
+# (The agent compares the clocks every second: if this step and the one back fall in the same
+# second, it sees them as one step back, of 2 h less the step forward.)
+date -s "@$(($(cat "$W/end.at") - 6))" >/dev/null
+check "apply a contract that ends in 6 s" quiet pepctl apply "$W/end.json"
 shift_clock -7200
 check "the wall clock set back 2 h: the agent journals it" \
-	wait_for "deny .*clock.*wall clock set back by 7" pepctl records
+	wait_for 5 "deny .*clock.*wall clock set back by" pepctl records
 check "  and logs an alert" grep -q "ALERT: wall clock set back" /tmp/agent.log
 check "  a 2/hour window does not start again: the 3rd read gets EPERM" \
 	refused /usr/bin/head /srv/clock/c.csv
 out=$(pepctl apply "$W/later.json" 2>&1)
 check "  applying a contract is refused while the clock is behind, naming why" \
 	grep -q "wall clock was set back" <<<"$out"
+check "  the contract ending in 6 s expires at its end all the same (06)" \
+	wait_for 20 "$END_ID .*06" pepctl list
+check "  its file is deleted" [ ! -e /srv/end/e.csv ]
 shift_clock 7205 # date -s takes whole seconds: forward by a little more than back
 check "the wall clock put right again: journaled" \
-	wait_for "allow .*clock.*wall clock right again" pepctl records
+	wait_for 5 "allow .*clock.*wall clock right again" pepctl records
 check "  contracts are applied again" quiet pepctl apply "$W/later.json"
 check "  still no 3rd read in the window" refused /usr/bin/head /srv/clock/c.csv
 

@@ -37,11 +37,15 @@ pep_sign_product "$W/clock.json" "$template" "$W/pki" P-CLOCK --serial 7 \
 	--set "$app=\"/usr/bin/head\"" \
 	--set "$limit={\"constraintName\": \"frequency\", \"constraintOperator\": \"lteq\", \"constraintValue\": \"2/hour\"}"
 pep_sign_product "$W/later.json" "$template" "$W/pki" P-LATER --serial 8 --set "$app=\"/usr/bin/head\""
+date +%s | awk '{ print $1 - $1 % 60 + 3600 }' >"$W/end.at" # in an hour, whole minutes
+pep_sign_product "$W/end.json" "$template" "$W/pki" P-END --serial 10 --set "$app=\"/usr/bin/head\"" \
+	--set "endTime=\"$(date -u -d "@$(cat "$W/end.at")" +%Y-%m-%dT%H:%M:%SZ)\""
 cp "$W/pki/root-ca.crt" "$W/"
 
 vm_run --file "$out/pep-agent" --file "$out/pepctl" --file /bin/bash --file /usr/bin/head \
 	--file /usr/bin/cp --file tests/tap.sh --file scripts/lib.sh --file tests/vm/agent-guest.sh \
-	--file "$W/core.json" --file "$W/clock.json" --file "$W/later.json" \
+	--file "$W/core.json" --file "$W/clock.json" --file "$W/later.json" --file "$W/end.json" \
+	--file "$W/end.at" \
 	--file "$W/root-ca.crt" -- env OUTPUT="$out" bash tests/vm/agent-guest.sh "$W" >"$W/guest"
 rc=$?
 cat "$W/guest"
