@@ -29,6 +29,8 @@ struct trust_store;
 struct fg_event;
 struct net_event;
 struct platform;
+struct plan;
+struct slot_origins;
 
 /* The timer that ends the contract in a slot at its endTime (expiry.c). */
 struct end_timer {
@@ -56,6 +58,7 @@ struct agent {
 	struct clock_watch clock;  /* the wall clock against the boot clock (clock.h) */
 	struct event *clock_tick;
 	char *slot_contract[AGENT_MAX_SLOTS]; /* id of the contract enforced in each slot */
+	struct slot_origins *slot_origins[AGENT_MAX_SLOTS]; /* its policies, for records */
 	struct end_timer ends[AGENT_MAX_SLOTS];
 };
 
@@ -81,6 +84,9 @@ int agent_expiry_notice(struct agent *a, const char *id, struct cJSON **ret_doc)
 int64_t agent_now(const struct agent *a);
 
 /* events.c: callbacks of the guards. */
+/* The contract enforced in slot, and from its plan (NULL: not known) which policy and action
+ * each kernel check comes from; a NULL id forgets the slot. */
+void agent_name_slot(struct agent *a, int slot, const char *id, const struct plan *plan);
 void agent_on_file_event(void *agent, const struct fg_event *e);
 void agent_on_net_event(void *agent, const struct net_event *e);
 /* Records the kernel could not hand over so far (guards__lost), for the journal. */

@@ -289,6 +289,8 @@ static cJSON *cmd_show(struct agent *a, const cJSON *req)
 static void add_record(cJSON *o, const struct record *r)
 {
 	cJSON_AddStringToObject(o, "contract", r->contract);
+	cJSON_AddStringToObject(o, "policy", r->policy);
+	cJSON_AddStringToObject(o, "action", r->action);
 	cJSON_AddStringToObject(o, "kind", r->kind);
 	cJSON_AddStringToObject(o, "verdict", r->verdict);
 	cJSON_AddStringToObject(o, "reason", r->reason);

@@ -147,10 +147,11 @@ static int replace(struct agent *a, const char *id, const struct stored *old,
 	return err;
 }
 
-static int enforce_and_file(struct agent *a, const struct contract *c, const char *text,
+static int enforce_and_file(struct agent *a, const struct plan *plan, const char *text,
 			    const struct contract_rules *r, int *ret_slot, int *ret_version,
 			    struct pol_errors *errs)
 {
+	const struct contract *c = plan->contract;
 	struct stored old = { 0 };
 	bool replacing;
 	char hash[65];
@@ -183,8 +184,7 @@ static int enforce_and_file(struct agent *a, const struct contract *c, const cha
 					  old.found ? "new version applied" : "applied");
 	if (err)
 		goto out;
-	free(a->slot_contract[slot]);
-	a->slot_contract[slot] = strdup(c->id);
+	agent_name_slot(a, slot, c->id, plan);
 	if (agent_expiry_arm(a, slot, c->end_time))
 		log_error("contract %s: its end cannot be timed: it ends in the kernel at its "
 			  "endTime, but is not terminated until a restart", c->id);
@@ -225,7 +225,7 @@ int agent_apply(struct agent *a, const char *text, int *ret_slot, int *ret_versi
 	if (!err)
 		err = contract_rules__build(plan, lookup_bindings, a, &rules, errs);
 	if (!err)
-		err = enforce_and_file(a, c, text, &rules, ret_slot, ret_version, errs);
+		err = enforce_and_file(a, plan, text, &rules, ret_slot, ret_version, errs);
 	contract_rules__free(&rules);
 	plan__free(plan);
 	contract__free(c);
@@ -436,18 +436,22 @@ static int enforce_again(struct agent *a, const struct stored_contract *sc)
 static int restore_one(const struct stored_contract *sc, void *ctx)
 {
 	struct agent *a = ctx;
+	struct node_caps caps = { .backend = backend__name(a->backend) };
 	struct pol_errors errs = { 0 };
 	struct slot_status st;
 	struct contract *c;
+	struct plan *plan;
 	int err;
 
 	if (strcmp(sc->state, "05") || sc->slot < 0 || sc->slot >= AGENT_MAX_SLOTS)
 		return 0;
-	a->slot_contract[sc->slot] = strdup(sc->id);
 	/* one that expired while the agent was down ends as soon as the loop runs */
 	c = policy__parse(sc->body, strlen(sc->body), NULL, &errs);
+	plan = c ? policy__plan(c, &caps) : NULL;
+	agent_name_slot(a, sc->slot, sc->id, plan);
 	if (!c || agent_expiry_arm(a, sc->slot, c->end_time))
 		log_error("contract %s: its end cannot be timed", sc->id);
+	plan__free(plan);
 	contract__free(c);
 	pol_errors__clear(&errs);
 	/* pinned rules found: adopted, they kept enforcing it */

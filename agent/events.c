@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -18,6 +19,7 @@
 #include "agent/log.h"
 #include "agent/records.h"
 #include "agent/report.h"
+#include "agent/rules.h"
 #include "agent/store.h"
 
 _Static_assert(AGENT_MAX_SLOTS == FG_MAX_SLOTS, "agent and file guard slots differ");
@@ -49,6 +51,44 @@ static const char *const net_reasons[] = {
 	[NET_REASON_APP] = "application list not checkable at a socket",
 };
 
+/* The check behind a decision, by its reason (0, the use itself, for the others). */
+static const unsigned char file_origins[] = {
+	[FG_R_NOT_YET] = ORIGIN_TIME, [FG_R_EXPIRED] = ORIGIN_TIME,
+	[FG_R_APP] = ORIGIN_APP,      [FG_R_COUNT] = ORIGIN_COUNT,
+	[FG_R_FREQ] = ORIGIN_FREQ,    [FG_R_NO_DELETE] = ORIGIN_NO_DELETE,
+};
+
+static const unsigned char net_origins[] = {
+	[NET_REASON_NOT_LISTED] = ORIGIN_EGRESS, [NET_REASON_LISTED] = ORIGIN_EGRESS,
+	[NET_REASON_EXHAUSTED] = ORIGIN_COUNT,	 [NET_REASON_NO_ROOM] = ORIGIN_EGRESS,
+	[NET_REASON_NOT_YET] = ORIGIN_TIME,	 [NET_REASON_EXPIRED] = ORIGIN_TIME,
+	[NET_REASON_FREQ] = ORIGIN_FREQ,	 [NET_REASON_APP] = ORIGIN_APP,
+};
+
+/* A slot's policy and action per check, copied out of the plan (which does not stay). */
+struct slot_origins {
+	char policy[ORIGIN_N][sizeof(((struct record *)0)->policy)];
+	char action[ORIGIN_N][sizeof(((struct record *)0)->action)];
+};
+
+void agent_name_slot(struct agent *a, int slot, const char *id, const struct plan *plan)
+{
+	struct origin o[ORIGIN_N];
+	struct slot_origins *so = plan ? calloc(1, sizeof(*so)) : NULL;
+
+	free(a->slot_contract[slot]);
+	free(a->slot_origins[slot]);
+	a->slot_contract[slot] = id ? strdup(id) : NULL;
+	a->slot_origins[slot] = so;
+	if (!so)
+		return; /* records name the contract only */
+	rule_origins(plan, o);
+	for (int i = 0; i < ORIGIN_N; i++) {
+		snprintf(so->policy[i], sizeof(so->policy[i]), "%s", o[i].policy ? o[i].policy : "");
+		snprintf(so->action[i], sizeof(so->action[i]), "%s", o[i].action ? o[i].action : "");
+	}
+}
+
 static int64_t clock_offset(clockid_t from)
 {
 	struct timespec wall, other;
@@ -63,10 +103,28 @@ static const char *name_of(const char *const *names, size_t n, unsigned i)
 	return i < n && names[i] ? names[i] : "?";
 }
 
-static void set_contract(const struct agent *a, unsigned slot, struct record *r)
+static unsigned origin_of(const unsigned char *origins, size_t n, unsigned reason)
 {
-	if (slot < AGENT_MAX_SLOTS && a->slot_contract[slot])
-		snprintf(r->contract, sizeof(r->contract), "%s", a->slot_contract[slot]);
+	return reason < n ? origins[reason] : ORIGIN_USE;
+}
+
+/* The contract in the slot, and the policy and action of the check that decided: `origin`,
+ * or the use itself when no entry of the plan is that check (a contract's own validity). */
+static void set_contract(const struct agent *a, unsigned slot, unsigned origin,
+			 struct record *r)
+{
+	const struct slot_origins *so;
+
+	if (slot >= AGENT_MAX_SLOTS || !a->slot_contract[slot])
+		return;
+	snprintf(r->contract, sizeof(r->contract), "%s", a->slot_contract[slot]);
+	so = a->slot_origins[slot];
+	if (!so)
+		return;
+	if (!so->policy[origin][0])
+		origin = ORIGIN_USE;
+	memcpy(r->policy, so->policy[origin], sizeof(r->policy));
+	memcpy(r->action, so->action[origin], sizeof(r->action));
 }
 
 /* Where a holder wrote a derived copy: the fd it still holds, else its path argument.
@@ -114,7 +172,11 @@ void agent_on_file_event(void *agent, const struct fg_event *e)
 		.counter = e->counter,
 	};
 
-	set_contract(a, e->slot, &r);
+	set_contract(a, e->slot,
+		     e->kind == FG_EV_DERIVED ? ORIGIN_COPIES :
+		     e->kind == FG_EV_COUNTED ? ORIGIN_COUNT :
+						origin_of(file_origins, sizeof(file_origins), e->reason),
+		     &r);
 	snprintf(r.comm, sizeof(r.comm), "%.*s", FG_COMM_LEN, e->comm);
 	snprintf(r.exe, sizeof(r.exe), "%u:%llu", e->exe.dev, (unsigned long long)e->exe.ino);
 	snprintf(r.object, sizeof(r.object), "file %u:%llu", e->object.dev,
@@ -142,7 +204,7 @@ void agent_on_net_event(void *agent, const struct net_event *e)
 		.counter = e->counter,
 	};
 
-	set_contract(a, e->slot, &r);
+	set_contract(a, e->slot, origin_of(net_origins, sizeof(net_origins), e->reason), &r);
 	snprintf(r.comm, sizeof(r.comm), "%.*s", NET_COMM_LEN, e->comm);
 	inet_ntop(e->family, e->addr, addr, sizeof(addr));
 	snprintf(r.object, sizeof(r.object), "%s %s:%u", e->protocol == 17 ? "udp" : "tcp", addr,

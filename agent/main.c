@@ -362,7 +362,7 @@ out:
 	trust_store__free(a.trust);
 	store__close(a.store);
 	for (int i = 0; i < AGENT_MAX_SLOTS; i++) {
-		free(a.slot_contract[i]);
+		agent_name_slot(&a, i, NULL, NULL);
 		agent_expiry_disarm(&a, i);
 	}
 	if (a.clock_tick)

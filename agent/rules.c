@@ -302,6 +302,53 @@ int contract_rules__build(const struct plan *plan, binding_lookup lookup, void *
 	return 0;
 }
 
+/* The check a kernel or agent entry of the plan becomes; -1 for none. */
+static int origin_of(const struct plan_entry *e)
+{
+	const struct constraint *k = e->constraint;
+	const struct policy *p = e->policy;
+
+	if (e->enforcer == ENFORCE_AGENT)
+		return !k && p->kind == POLICY_OBLIGATION && e->action == ACTION_DELETE ?
+			       ORIGIN_COPIES : -1;
+	if (e->enforcer != ENFORCE_KERNEL)
+		return -1;
+	if (!k && p->kind == POLICY_PROHIBITION) /* as apply_kernel_entry reads them */
+		return e->action == ACTION_DELETE ? ORIGIN_NO_DELETE :
+		       e->action == ACTION_READ || e->action == ACTION_ACCESS ? ORIGIN_APP :
+		       !p->n_constraints ? ORIGIN_EGRESS : -1;
+	switch (k ? k->name : 0) {
+	case CN_APPLICATION:
+		return ORIGIN_APP;
+	case CN_COUNT:
+		return ORIGIN_COUNT;
+	case CN_FREQUENCY:
+		return ORIGIN_FREQ;
+	case CN_TIME:
+	case CN_TIME_WINDOW:
+		return ORIGIN_TIME;
+	case CN_NETWORK_ADDRESS:
+		return ORIGIN_EGRESS;
+	default:
+		return -1;
+	}
+}
+
+void rule_origins(const struct plan *plan, struct origin ret[ORIGIN_N])
+{
+	memset(ret, 0, ORIGIN_N * sizeof(*ret));
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct plan_entry *e = &plan->entries[i];
+		int o = origin_of(e);
+
+		if (o >= 0 && !ret[o].policy)
+			ret[o] = (struct origin){ e->policy->id, action__name(e->action) };
+		if (!ret[ORIGIN_USE].policy && e->enforcer == ENFORCE_KERNEL &&
+		    e->policy->kind == POLICY_PERMISSION)
+			ret[ORIGIN_USE] = (struct origin){ e->policy->id, action__name(e->action) };
+	}
+}
+
 void contract_rules__free(struct contract_rules *r)
 {
 	for (size_t i = 0; i < r->n_paths; i++)

@@ -63,6 +63,31 @@ int contract_rules__build(const struct plan *plan, binding_lookup lookup, void *
 			  struct contract_rules *ret, struct pol_errors *errs);
 void contract_rules__free(struct contract_rules *r);
 
+/*
+ * Which policy and action of a contract each kernel check comes from, so that a record of a
+ * decision names them (the kernel only knows the slot, the kind and the reason).
+ */
+enum rule_origin {
+	ORIGIN_USE,	  /* the use itself: the permission whose action the kernel enforces */
+	ORIGIN_APP,	  /* application constraint, or a prohibition of read/access */
+	ORIGIN_COUNT,	  /* count constraint */
+	ORIGIN_FREQ,	  /* frequency constraint */
+	ORIGIN_TIME,	  /* time or timeWindow constraint (validity) */
+	ORIGIN_EGRESS,	  /* networkAddress constraint, or a prohibition of sending the data */
+	ORIGIN_NO_DELETE, /* prohibition of delete */
+	ORIGIN_COPIES,	  /* delete obligation: derived copies tracked */
+	ORIGIN_N
+};
+
+struct origin {
+	const char *policy; /* policyId; NULL: no entry of the plan is this check */
+	const char *action; /* the action's name as the standard spells it */
+};
+
+/* Fills ret[ORIGIN_N] from the plan's kernel and agent entries, the first entry of each
+ * origin winning. The strings point into the plan's contract. */
+void rule_origins(const struct plan *plan, struct origin ret[ORIGIN_N]);
+
 /* Parses "tcp://127.0.0.1:8080" or "tcp://[::1]:8080"; returns 0 or -EINVAL. */
 int endpoint__parse(const char *s, struct endpoint *ret);
 

@@ -172,6 +172,8 @@ static void encode_record(struct line *l, struct journal *j, const struct record
 {
 	begin(j, l, r->time_ns, "record");
 	put_str(l, "contract", r->contract);
+	put_str(l, "policy", r->policy);
+	put_str(l, "action", r->action);
 	put_str(l, "kind", r->kind);
 	put_str(l, "verdict", r->verdict);
 	put_str(l, "reason", r->reason);

@@ -44,6 +44,8 @@ struct record {
 	uint64_t seq;		  /* set when read back; the journal numbers what it appends */
 	int64_t time_ns;	  /* wall clock */
 	char contract[48];	  /* "" when the slot is not (or no longer) known */
+	char policy[64];	  /* policyId of the contract's policy the check comes from */
+	char action[32];	  /* that policy's action (read, distribute, delete, ...) */
 	const char *kind;	  /* allowed, counted, denied, exhausted, derived, added, ... */
 	const char *verdict;	  /* allow or deny */
 	const char *reason;	  /* why, for a refusal */

@@ -126,7 +126,11 @@ static uint64_t num_of(const cJSON *doc, const char *name, bool *bad)
 
 static void parse_record(const cJSON *doc, struct record *r, bool *bad)
 {
+	bool older = false; /* journals written before records named policy and action */
+
 	snprintf(r->contract, sizeof(r->contract), "%s", str_of(doc, "contract", bad));
+	snprintf(r->policy, sizeof(r->policy), "%s", str_of(doc, "policy", &older));
+	snprintf(r->action, sizeof(r->action), "%s", str_of(doc, "action", &older));
 	r->kind = str_of(doc, "kind", bad);
 	r->verdict = str_of(doc, "verdict", bad);
 	r->reason = str_of(doc, "reason", bad);

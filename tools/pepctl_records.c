@@ -39,9 +39,10 @@ static void print_entry(const cJSON *e)
 
 	printf("%6.0f %s ", num(e, "seq"), str(e, "time"));
 	if (!strcmp(type, "record"))
-		printf("%-5s %-9s pid %-7.0f uid %-5.0f %-15s %s %s%s%s\n", str(e, "verdict"),
-		       str(e, "kind"), num(e, "pid"), num(e, "uid"), str(e, "comm"),
-		       str(e, "contract"), str(e, "object"), *reason ? ": " : "", reason);
+		printf("%-5s %-9s pid %-7.0f uid %-5.0f %-15s %s [%s %s] %s%s%s\n",
+		       str(e, "verdict"), str(e, "kind"), num(e, "pid"), num(e, "uid"),
+		       str(e, "comm"), str(e, "contract"), str(e, "policy"), str(e, "action"),
+		       str(e, "object"), *reason ? ": " : "", reason);
 	else if (!strcmp(type, "lost"))
 		printf("LOST  %.0f records the kernel could not hand over (%.0f in all)\n",
 		       num(e, "lost"), num(e, "total"));

@@ -95,6 +95,9 @@ sys.exit(not (len(b) > 10 and all(a.get(x['seq']) == x for x in b)))"
 check "both programs' decisions are recorded: python3 counted, cat denied" \
 	json "$W/after.json" "any(x.get('comm') == 'python3' and x['kind'] == 'counted' for x in r)
 	and any(x.get('comm') == 'cat' and x['kind'] == 'denied' for x in r)"
+check "records name contract, policy and action: the count's and the application's (p1 read)" \
+	json "$W/after.json" "all(x['contract'] == '$ID' and x['policy'] == 'p1' and x['action'] == 'read'
+	for x in r if x['type'] == 'record' and x['kind'] in ('counted', 'denied'))"
 check "records on both sides of the restart" \
 	python3 -c "import json,sys
 b = max(x['seq'] for x in json.load(open('$W/before.json'))['records'])

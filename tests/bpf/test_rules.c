@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * agent/rules.c: a plan's prohibition of `delete` becomes the file rule's no-delete flag on
- * the lsm backend, and is refused by the plan on the portable one. Pure (no BPF, no root);
+ * the lsm backend, and is refused by the plan on the portable one; each kernel check is
+ * traced back to its policy and action, for the records. Pure (no BPF, no root);
  * here rather than in tests/unit because rules.c is the agent's.
  */
 #include "tests/unit/fixture.h"
@@ -86,12 +87,42 @@ static void test_default_allows_delete(void **state)
 	cJSON_Delete(doc);
 }
 
+static void assert_origin(const struct origin *o, const char *policy, const char *action)
+{
+	assert_string_equal(o->policy ? o->policy : "(none)", policy);
+	assert_string_equal(o->action ? o->action : "(none)", action);
+}
+
+/* The sample: p1 read with application and count, x1 distribute with networkAddress, o1
+ * delete (copies), x2 delete (no deletion, lsm). Nothing sets a frequency or a time. */
+static void test_origins(void **state)
+{
+	struct node_caps caps = {.backend = "lsm"};
+	struct contract *c = with_delete_prohibited();
+	struct plan *plan = policy__plan(c, &caps);
+	struct origin o[ORIGIN_N];
+
+	assert_non_null(plan);
+	rule_origins(plan, o);
+	assert_origin(&o[ORIGIN_USE], "p1", "read");
+	assert_origin(&o[ORIGIN_APP], "p1", "read");
+	assert_origin(&o[ORIGIN_COUNT], "p1", "read");
+	assert_origin(&o[ORIGIN_EGRESS], "x1", "distribute");
+	assert_origin(&o[ORIGIN_COPIES], "o1", "delete");
+	assert_origin(&o[ORIGIN_NO_DELETE], "x2", "delete");
+	assert_null(o[ORIGIN_FREQ].policy);
+	assert_null(o[ORIGIN_TIME].policy);
+	plan__free(plan);
+	contract__free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lsm_no_delete),
 	    cmocka_unit_test(test_portable_refuses),
 	    cmocka_unit_test(test_default_allows_delete),
+	    cmocka_unit_test(test_origins),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

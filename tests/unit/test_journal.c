@@ -86,6 +86,8 @@ static struct record make_record(unsigned i)
 	};
 
 	snprintf(r.contract, sizeof(r.contract), "%s", i % 2 ? "C-ODD" : "C-EVEN");
+	snprintf(r.policy, sizeof(r.policy), "p%u", i % 3);
+	snprintf(r.action, sizeof(r.action), "%s", "read");
 	snprintf(r.comm, sizeof(r.comm), "p\"\\\x01\xe9-%u", i); /* bytes a comm may hold */
 	snprintf(r.exe, sizeof(r.exe), "8388609:%u", i);
 	snprintf(r.object, sizeof(r.object), "file 8388609:%u", 100 + i);
@@ -173,6 +175,8 @@ static void test_append_and_read(void **state)
 	assert_int_equal(c.last.pid, 1009);
 	assert_int_equal(c.last.time_ns, want.time_ns);
 	assert_string_equal(c.last.object, want.object);
+	assert_string_equal(c.last.policy, want.policy);
+	assert_string_equal(c.last.action, "read");
 	/* \xe9 comes back as U+00E9 in UTF-8: the journal writes bytes as \u00XX. */
 	assert_memory_equal(c.last_comm, "p\"\\\x01\xc3\xa9-9", 8);
 	read_all(8, &c);
