@@ -329,6 +329,9 @@ int main(int argc, char **argv)
 	int r;
 
 	log_route_libbpf();
+	/* A client gone before its reply (pepctl killed, a peer that hangs up) must not end the
+	 * agent: writing to it fails with EPIPE instead of raising SIGPIPE. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (parse_args(argc, argv, &a.cfg) < 0) {
 		fputs(usage, stderr);
 		config__free(&a.cfg);

@@ -67,6 +67,14 @@ load+=($!)
 load+=($!)
 
 timeout 2 "$pepctl_bin" --socket "$SOCK" --json records --follow >"$W/follow.jsonl" 2>/dev/null
+# Clients that hang up before their reply (as `timeout` does to pepctl above): the agent's
+# write fails with EPIPE; the default SIGPIPE would end the agent.
+python3 -c "import socket
+for _ in range(5):
+    s = socket.socket(socket.AF_UNIX); s.connect('$SOCK')
+    s.sendall(b'{\"cmd\":\"records\"}\n'); s.close()"
+check "clients that hang up before their reply do not end the agent" \
+	eval 'quiet pepctl status && kill -0 "$agent_pid"'
 pepctl --json records >"$W/before.json" # answered from the journal after an fsync
 sleep 0.5
 { kill -9 "$agent_pid" && wait "$agent_pid"; } 2>/dev/null # the shell's notice, not an error
