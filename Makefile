@@ -35,7 +35,7 @@ endif
 
 POLICY_LIBS := -lcjson -lcrypto
 HTTPS_LIBS := -levent_openssl -levent -lssl
-AGENT_LIBS := -lbpf -lelf -lz -lseccomp $(HTTPS_LIBS) -lsqlite3
+AGENT_LIBS := -lbpf -lelf -lz -lseccomp $(HTTPS_LIBS) -lsqlite3 -lrdkafka
 TEST_LIBS := -lcmocka
 
 # -mcpu=v3: atomic fetch-and-add/or (exact use counts, holder bits) need BPF ISA v3 (>= 5.12).
@@ -59,9 +59,11 @@ BPF_TESTS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf/%,$(wildcard tests/bpf
 # Benchmarks: tests/bench/*.c, linked like the kernel tests; run by tests/bench/run.sh.
 BENCHES := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(wildcard tests/bench/*.c))
 BINS := $(OUTPUT)/pepctl $(OUTPUT)/pep-agent $(OUTPUT)/tds-platform
+# tests/bpf/kafka.t's broker (librdkafka's mock cluster), linked like the kernel tests.
+TEST_HELPERS := $(OUTPUT)/tests/bpf/kafka_broker
 
 .PHONY: all deps test test-unit check asan fuzz bench demo install clean help vmlinux
-all: $(BINS) $(UNIT_TESTS) $(BPF_TESTS) $(BENCHES)
+all: $(BINS) $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS) $(BENCHES)
 
 help:
 	@echo "make deps    install the Debian packages the project needs (root, idempotent)"

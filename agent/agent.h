@@ -52,6 +52,7 @@ struct agent {
 	struct event *guard_events[2];
 	struct records *records;
 	struct report *report; /* the journal to the platform, when platform_url is set */
+	struct kafka *kafka;   /* the journal onto Kafka, when kafka_brokers is set */
 	EVP_PKEY *node_key;
 	struct trust_store *trust; /* read at start; NULL: read at each verification */
 	struct platform *platform; /* platform_url's client, or NULL (platform.h) */

@@ -30,6 +30,8 @@ static const struct {
 	{ "max_body_bytes", offsetof(struct agent_config, max_body_bytes), "4194304" },
 	{ "journal_max_bytes", offsetof(struct agent_config, journal_max_bytes), "1073741824" },
 	{ "confine", offsetof(struct agent_config, confine), "yes" },
+	{ "kafka_brokers", offsetof(struct agent_config, kafka_brokers), "" },
+	{ "kafka_topic", offsetof(struct agent_config, kafka_topic), "pep-records" },
 };
 
 static char **field(struct agent_config *cfg, size_t i)
@@ -37,24 +39,40 @@ static char **field(struct agent_config *cfg, size_t i)
 	return (char **)((char *)cfg + keys[i].offset);
 }
 
-static int add_bind(struct agent_config *cfg, const char *value)
+/* Appends a copy of value to a list of lines (bind, kafka.NAME). */
+static int add_line(char ***lines, size_t *n, const char *value)
 {
-	char **binds = realloc(cfg->binds, (cfg->n_binds + 1) * sizeof(*binds));
+	char **grown = realloc(*lines, (*n + 1) * sizeof(*grown));
 
-	if (!binds)
+	if (!grown)
 		return -ENOMEM;
-	cfg->binds = binds;
-	binds[cfg->n_binds] = strdup(value);
-	if (!binds[cfg->n_binds])
+	*lines = grown;
+	grown[*n] = strdup(value);
+	if (!grown[*n])
 		return -ENOMEM;
-	cfg->n_binds++;
+	(*n)++;
 	return 0;
+}
+
+/* kafka.NAME = VALUE: handed to librdkafka as NAME=VALUE, which checks it at start. */
+static int add_kafka_property(struct agent_config *cfg, const char *name, const char *value)
+{
+	char *property;
+	int r;
+
+	if (!*name || asprintf(&property, "%s=%s", name, value) < 0)
+		return -EINVAL;
+	r = add_line(&cfg->kafka_properties, &cfg->n_kafka_properties, property);
+	free(property);
+	return r;
 }
 
 int config__set(struct agent_config *cfg, const char *key, const char *value)
 {
 	if (!strcmp(key, "bind"))
-		return add_bind(cfg, value);
+		return add_line(&cfg->binds, &cfg->n_binds, value);
+	if (!strncmp(key, "kafka.", 6))
+		return add_kafka_property(cfg, key + 6, value);
 	if (!strcmp(key, "backend") && strcmp(value, "auto") && strcmp(value, "lsm") &&
 	    strcmp(value, "portable"))
 		return -EINVAL;
@@ -123,7 +141,8 @@ static int read_file(struct agent_config *cfg, FILE *f, char *err, size_t errlen
 						"platform_url, report_interval_ms N, "
 						"report_batch N, "
 						"max_body_bytes N, journal_max_bytes N, "
-						"confine yes|no)" :
+						"confine yes|no, kafka_brokers, "
+						"kafka_topic, kafka.PROPERTY)" :
 						strerror(-r));
 			return r;
 		}
@@ -160,4 +179,7 @@ void config__free(struct agent_config *cfg)
 	for (size_t i = 0; i < cfg->n_binds; i++)
 		free(cfg->binds[i]);
 	free(cfg->binds);
+	for (size_t i = 0; i < cfg->n_kafka_properties; i++)
+		free(cfg->kafka_properties[i]);
+	free(cfg->kafka_properties);
 }

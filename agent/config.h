@@ -26,8 +26,12 @@ struct agent_config {
 	char *max_body_bytes; /* largest request body, decimal */
 	char *journal_max_bytes; /* bound of the behaviour records' journal, decimal */
 	char *confine;	    /* yes: after start-up, drop capabilities and filter system calls */
+	char *kafka_brokers; /* bootstrap servers of the Kafka sink; "" = off */
+	char *kafka_topic;  /* its topic */
 	char **binds;	    /* "PRODUCT TARGET..." lines, applied at start */
 	size_t n_binds;
+	char **kafka_properties; /* "NAME=VALUE" from kafka.NAME lines, for librdkafka */
+	size_t n_kafka_properties;
 };
 
 /* Fills defaults, then reads `path` if given (a missing file is an error only when the path

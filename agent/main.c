@@ -28,6 +28,7 @@
 #include "agent/nodekey.h"
 #include "agent/platform.h"
 #include "agent/records.h"
+#include "agent/kafka.h"
 #include "agent/report.h"
 #include "agent/store.h"
 #include "agent/workload.h"
@@ -163,6 +164,7 @@ static void on_guard_event(evutil_socket_t fd, short what, void *arg)
 	(void)guards__poll(a->guards);
 	records__flush(a->records);
 	report__kick(a->report);
+	kafka__kick(a->kafka);
 }
 
 /* The cgroup whose processes' egress the net guard sees: the cgroup v2 root by default. */
@@ -283,6 +285,28 @@ static int open_report(struct agent *a)
 	return a->report ? 0 : -errno;
 }
 
+/* The journal onto Kafka, when kafka_brokers is set (agent/kafka.h). */
+static int open_kafka(struct agent *a)
+{
+	struct kafka_opts ko = {
+		.base = a->base,
+		.records = a->records,
+		.brokers = a->cfg.kafka_brokers,
+		.topic = a->cfg.kafka_topic,
+		.properties = a->cfg.kafka_properties,
+		.n_properties = a->cfg.n_kafka_properties,
+		.state_dir = a->cfg.state_dir,
+		.key = a->node_key,
+		.interval_ms = (unsigned)strtoul(a->cfg.report_interval_ms, NULL, 10),
+		.batch = (unsigned)strtoul(a->cfg.report_batch, NULL, 10),
+	};
+
+	if (!*a->cfg.kafka_brokers)
+		return 0;
+	a->kafka = kafka__open(&ko);
+	return a->kafka ? 0 : -errno;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("signal %d: shutting down (enforcement stays pinned)", (int)sig);
@@ -308,6 +332,8 @@ static int start(struct agent *a)
 		r = agent_restore(a);
 	if (!r)
 		r = open_report(a);
+	if (!r)
+		r = open_kafka(a);
 	if (r)
 		return r;
 	a->admin = admin__open(a->base, a->cfg.admin_socket, agent_command, a);
@@ -360,6 +386,7 @@ out:
 			event_free(a.guard_events[i]);
 	guards__close(a.guards);
 	report__close(a.report);
+	kafka__close(a.kafka);
 	records__close(a.records);
 	EVP_PKEY_free(a.node_key);
 	trust_store__free(a.trust);

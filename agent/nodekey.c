@@ -76,3 +76,15 @@ char *node_key__public_pem(EVP_PKEY *key)
 	BIO_free(bio);
 	return pem;
 }
+
+char *node_key__public_b64(EVP_PKEY *key)
+{
+	unsigned char *der = NULL;
+	int len = i2d_PUBKEY(key, &der);
+	char *b64 = len > 0 ? malloc(4 * ((size_t)len + 2) / 3 + 1) : NULL;
+
+	if (b64)
+		EVP_EncodeBlock((unsigned char *)b64, der, len);
+	OPENSSL_free(der);
+	return b64;
+}

@@ -14,5 +14,8 @@
 EVP_PKEY *node_key__load(const char *state_dir);
 /* The public key in PEM (malloc'd), or NULL. */
 char *node_key__public_pem(EVP_PKEY *key);
+/* The public key as base64 of its DER SubjectPublicKeyInfo (malloc'd), or NULL: how the
+ * journal's readers (the platform, a Kafka consumer) are told which key signs checkpoints. */
+char *node_key__public_b64(EVP_PKEY *key);
 
 #endif /* PEP_AGENT_NODEKEY_H */

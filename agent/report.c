@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "agent/backoff.h"
 #include "agent/log.h"
+#include "agent/nodekey.h"
+#include "agent/position.h"
 #include "agent/records.h"
 #include "agent/report.h"
 
@@ -58,47 +56,6 @@ struct buf {
 	size_t len, cap;
 	bool oom;
 };
-
-/* ---- the delivered position: state_dir/report.pos ------------------------------------- */
-
-static uint64_t load_pos(const char *path)
-{
-	unsigned long long seq = 0;
-	FILE *f = fopen(path, "re");
-
-	if (f && fscanf(f, "%llu", &seq) != 1)
-		seq = 0;
-	if (f)
-		fclose(f);
-	return seq;
-}
-
-/* Written aside, synced, renamed, the directory synced: a crash leaves the old or the new. */
-static int save_pos(const char *path, uint64_t seq)
-{
-	char tmp[4096], line[32], *slash;
-	int fd, n = snprintf(line, sizeof(line), "%" PRIu64 "\n", seq), err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, line, n) != n || fsync(fd) < 0)
-		err = errno ? -errno : -EIO;
-	close(fd);
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	slash = strrchr(tmp, '/');
-	if (!err && slash) {
-		*slash = '\0';
-		fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 || fsync(fd) < 0)
-			err = -errno;
-		if (fd >= 0)
-			close(fd);
-	}
-	return err;
-}
 
 /* ---- bodies ------------------------------------------------------------------------------ */
 
@@ -254,7 +211,7 @@ static void save_delivered(struct report *r, bool now)
 
 	if (r->saved == r->delivered || (!now && time(NULL) - r->saved_at < 1))
 		return;
-	err = save_pos(r->pos_path, r->delivered);
+	err = position__save(r->pos_path, r->delivered);
 	if (err < 0)
 		log_errno(err, "%s: the delivered position is not saved (sent again later)",
 			  r->pos_path);
@@ -369,18 +326,6 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the agent's side -------------------------------------------------------------------- */
 
-static char *public_key_b64(EVP_PKEY *key)
-{
-	unsigned char *der = NULL;
-	int len = i2d_PUBKEY(key, &der);
-	char *b64 = len > 0 ? malloc(4 * ((size_t)len + 2) / 3 + 1) : NULL;
-
-	if (b64)
-		EVP_EncodeBlock((unsigned char *)b64, der, len);
-	OPENSSL_free(der);
-	return b64;
-}
-
 struct report *report__open(const struct report_opts *o)
 {
 	struct report *r = calloc(1, sizeof(*r));
@@ -394,14 +339,14 @@ struct report *report__open(const struct report_opts *o)
 	r->url = strdup(o->url);
 	if (asprintf(&r->pos_path, "%s/report.pos", o->state_dir) < 0)
 		r->pos_path = NULL;
-	r->node_key = public_key_b64(o->key);
+	r->node_key = node_key__public_b64(o->key);
 	r->timer = evtimer_new(o->base, on_timer, r);
 	if (!r->url || !r->pos_path || !r->node_key || !r->timer)
 		goto fail;
 	r->ssl = https_client_ctx(&o->tls, err, sizeof(err));
 	if (!r->ssl)
 		goto fail;
-	r->delivered = r->saved = load_pos(r->pos_path);
+	r->delivered = r->saved = position__load(r->pos_path);
 	log_info("reports to %s/contractExecution: delivered up to seq %" PRIu64
 		 ", every %u ms or %u entries", r->url, r->delivered, r->interval_ms, r->batch);
 	schedule(r, 0);
