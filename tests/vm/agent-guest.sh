@@ -109,12 +109,12 @@ check "  still no 3rd read in the window" refused /usr/bin/head /srv/clock/c.csv
 # ---- behaviour records ----
 
 pepctl records >/tmp/records
-check "records: the listed head allowed and counted" \
-	grep -q "allow counted .* head .* $ID file" /tmp/records
+check "records: the listed head allowed and counted, by policy p1 (read)" \
+	grep -q "allow counted .* head .* $ID \[p1 read\] file" /tmp/records
 check "records: busybox cat denied, application not allowed" \
-	grep -q "deny .* cat .* $ID file .*: application not allowed" /tmp/records
+	grep -q "deny .* cat .* $ID \[p1 read\] file .*: application not allowed" /tmp/records
 check "records: head denied once the count ran out" \
-	grep -q "deny .* head .* $ID file .*count" /tmp/records
+	grep -q "deny .* head .* $ID \[p1 read\] file .*count" /tmp/records
 check "records: the clock set back and put right" \
 	eval 'grep -q "clock.*set back" /tmp/records && grep -q "clock.*right again" /tmp/records'
 check "pepctl records verify: the journal's chain and checkpoints verify" \
