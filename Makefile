@@ -57,7 +57,10 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(wildcard tests/
 # Kernel tests: tests/bpf/test_*.c, linked with the agent's objects (root, own cgroup).
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
 # Benchmarks: tests/bench/*.c, linked like the kernel tests; run by tests/bench/run.sh.
-BENCHES := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(wildcard tests/bench/*.c))
+# A benchmark's own BPF program is tests/bench/<name>.bpf.c, its skeleton beside the bench.
+BENCH_BPF := $(wildcard tests/bench/*.bpf.c)
+BENCHES := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,\
+	     $(filter-out $(BENCH_BPF),$(wildcard tests/bench/*.c)))
 BINS := $(OUTPUT)/pepctl $(OUTPUT)/pep-agent $(OUTPUT)/tds-platform
 # tests/bpf/kafka.t's broker (librdkafka's mock cluster), linked like the kernel tests.
 TEST_HELPERS := $(OUTPUT)/tests/bpf/kafka_broker
@@ -90,7 +93,8 @@ $(OUTPUT)/%.o: %.c $(wildcard policy/*.h https/*.h journal/*.h bpf/*.h agent/*.h
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # ---- bpf/ ------------------------------------------------------------------------------
-$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX)
+# bpf/*.bpf.c, and tests/bench/*.bpf.c (a benchmark's own load)
+$(OUTPUT)/%.bpf.o: %.bpf.c $(wildcard bpf/*.h) $(VMLINUX)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
@@ -99,9 +103,11 @@ $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX)
 # A loader embeds its skeleton: rebuild loaders when a BPF object changes (not just order-only).
 $(AGENT_OBJS) $(OUTPUT)/agent/main.o: $(BPF_SKELS)
 
-$(OUTPUT)/bpf/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$(notdir $*))_bpf > $@
+
+$(OUTPUT)/tests/bench/journal_bench.o: $(OUTPUT)/tests/bench/journal_load.skel.h
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(OUTPUT)/vmlinux.h.tmp

@@ -89,13 +89,49 @@ void agent_name_slot(struct agent *a, int slot, const char *id, const struct pla
 	}
 }
 
-static int64_t clock_offset(clockid_t from)
+/* Wall time of a boot clock time. The offset between the clocks is read again only when the
+ * events' time moves by more than a millisecond (a round of events is shorter): two clock reads
+ * per event cost as much as the rest of making its record. A wall clock set meanwhile shows
+ * at the next millisecond. The event loop is the only caller. */
+static int64_t wall_ns(__u64 boot_ns)
 {
-	struct timespec wall, other;
+	static __u64 read_at;
+	static int64_t offset;
+	struct timespec wall, boot;
 
-	clock_gettime(CLOCK_REALTIME, &wall);
-	clock_gettime(from, &other);
-	return (wall.tv_sec - other.tv_sec) * 1000000000LL + (wall.tv_nsec - other.tv_nsec);
+	if (boot_ns - read_at > 1000000 || !read_at) { /* also when boot_ns is earlier */
+		clock_gettime(CLOCK_REALTIME, &wall);
+		clock_gettime(CLOCK_BOOTTIME, &boot);
+		offset = (wall.tv_sec - boot.tv_sec) * 1000000000LL + (wall.tv_nsec - boot.tv_nsec);
+		read_at = boot_ns;
+	}
+	return (int64_t)boot_ns + offset;
+}
+
+/* Decimal digits of v at p; returns their end. */
+static char *put_dec(char *p, uint64_t v)
+{
+	char digits[20];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* "PREFIXdev:ino" without printf, which costs more than the rest of a record. */
+static void put_inode(char *buf, const char *prefix, __u32 dev, __u64 ino)
+{
+	size_t n = strlen(prefix);
+	char *p;
+
+	memcpy(buf, prefix, n);
+	p = put_dec(buf + n, dev);
+	*p++ = ':';
+	*put_dec(p, ino) = '\0';
 }
 
 static const char *name_of(const char *const *names, size_t n, unsigned i)
@@ -117,7 +153,7 @@ static void set_contract(const struct agent *a, unsigned slot, unsigned origin,
 
 	if (slot >= AGENT_MAX_SLOTS || !a->slot_contract[slot])
 		return;
-	snprintf(r->contract, sizeof(r->contract), "%s", a->slot_contract[slot]);
+	strncpy(r->contract, a->slot_contract[slot], sizeof(r->contract) - 1);
 	so = a->slot_origins[slot];
 	if (!so)
 		return;
@@ -161,7 +197,7 @@ void agent_on_file_event(void *agent, const struct fg_event *e)
 {
 	struct agent *a = agent;
 	struct record r = {
-		.time_ns = (int64_t)e->ts + clock_offset(CLOCK_BOOTTIME),
+		.time_ns = wall_ns(e->ts),
 		.kind = name_of(file_kinds, sizeof(file_kinds) / sizeof(*file_kinds), e->kind),
 		.verdict = e->verdict == FG_DENY ? "deny" : "allow",
 		.reason = name_of(file_reasons, sizeof(file_reasons) / sizeof(*file_reasons),
@@ -177,10 +213,9 @@ void agent_on_file_event(void *agent, const struct fg_event *e)
 		     e->kind == FG_EV_COUNTED ? ORIGIN_COUNT :
 						origin_of(file_origins, sizeof(file_origins), e->reason),
 		     &r);
-	snprintf(r.comm, sizeof(r.comm), "%.*s", FG_COMM_LEN, e->comm);
-	snprintf(r.exe, sizeof(r.exe), "%u:%llu", e->exe.dev, (unsigned long long)e->exe.ino);
-	snprintf(r.object, sizeof(r.object), "file %u:%llu", e->object.dev,
-		 (unsigned long long)e->object.ino);
+	memcpy(r.comm, e->comm, sizeof(r.comm) - 1); /* NUL-terminated by the kernel */
+	put_inode(r.exe, "", e->exe.dev, e->exe.ino);
+	put_inode(r.object, "file ", e->object.dev, e->object.ino);
 	if (e->kind == FG_EV_DERIVED && r.contract[0])
 		note_copy(a, e, r.contract);
 	records__add(a->records, &r);
@@ -193,7 +228,7 @@ void agent_on_net_event(void *agent, const struct net_event *e)
 	struct agent *a = agent;
 	char addr[INET6_ADDRSTRLEN] = "?";
 	struct record r = {
-		.time_ns = (int64_t)e->ts + clock_offset(CLOCK_BOOTTIME),
+		.time_ns = wall_ns(e->ts),
 		.kind = e->reason == NET_REASON_USE ? "connected" : "egress",
 		.verdict = e->verdict == NET_ALLOWED ? "allow" : "deny",
 		.reason = name_of(net_reasons, sizeof(net_reasons) / sizeof(*net_reasons),

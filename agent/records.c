@@ -48,7 +48,7 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
 {
 	struct records *r = arg;
 
-	(void)journal__sync(r->journal); /* a failure is the journal's state */
+	(void)journal__sync_later(r->journal); /* a failure is the journal's state */
 	note_state(r);
 }
 

@@ -2,7 +2,8 @@
 /*
  * Behaviour records: the agent's side of the journal (journal/journal.h). Every decision of the
  * kernel goes in through records__add(); timers on the agent's event loop make them durable
- * (fdatasync at most RECORDS_SYNC_MS after they came in, or at once when a batch is full),
+ * (fdatasync at most RECORDS_SYNC_MS after they came in, or at once when a batch is full, on the
+ * journal's own thread so that the event loop goes on draining the ring buffers),
  * write "lost" entries when the kernel's loss counter grows, and a signed checkpoint every
  * RECORDS_CHECKPOINT_MS. Changes of the journal's state (near full, full, failed) are logged
  * here, once each.

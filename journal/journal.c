@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,8 @@ struct journal {
 	EVP_MD *sm3;
 	EVP_MD_CTX *md;
 
-	uint64_t next_seq, written_seq, synced_seq;
+	uint64_t next_seq, written_seq;
+	_Atomic uint64_t synced_seq; /* written by the syncer too */
 	unsigned char head[JOURNAL_HASH_LEN]; /* hash of the last entry */
 	uint64_t lost_total, unrecorded;
 	uint64_t checkpoint_seq, checkpoint_unrecorded; /* as of the last checkpoint */
@@ -44,6 +47,16 @@ struct journal {
 	int error;	  /* -errno of the last failed write or sync; 0 */
 	bool sync_failed; /* an fdatasync() failed: later ones prove nothing (pages dropped) */
 	uint64_t torn_bytes;
+
+	/* The syncer: a thread that fdatasync()s what was written (journal__sync_later), so the
+	 * writer does not wait for the disk. `lock` guards the four fields below. */
+	pthread_t syncer;
+	bool syncer_running;
+	pthread_mutex_t lock;
+	pthread_cond_t wake, done;
+	bool sync_asked, syncing, stopping;
+	uint64_t sync_target; /* the written seq it was asked to make durable */
+	_Atomic int sync_error; /* -errno of the syncer's failed fdatasync(): final */
 
 	char date[24]; /* date_sec, formatted */
 	time_t date_sec;
@@ -328,7 +341,7 @@ int journal__append(struct journal *j, const struct record *r)
 	struct line l;
 	int err;
 
-	if (j->full || j->error) {
+	if (j->full || j->error || j->sync_error) {
 		j->unrecorded++;
 		return -ENOSPC;
 	}
@@ -356,7 +369,7 @@ int journal__append(struct journal *j, const struct record *r)
 		(void)append_state(j, "near-full"); /* in the reserve: always fits */
 	}
 	if (j->n_buffered >= j->batch)
-		(void)journal__sync(j); /* a failure shows in the state */
+		(void)journal__sync_later(j); /* a failure shows in the state */
 	return 0;
 }
 
@@ -419,16 +432,77 @@ int journal__flush(struct journal *j)
 	return 0;
 }
 
+/* The syncer's loop: one fdatasync() per request, outside the lock. Requests that come while
+ * one runs are merged into the next. */
+static void *sync_loop(void *arg)
+{
+	struct journal *j = arg;
+	uint64_t target;
+	int fd, err;
+
+	pthread_mutex_lock(&j->lock);
+	while (!j->stopping) {
+		if (!j->sync_asked) {
+			pthread_cond_wait(&j->wake, &j->lock);
+			continue;
+		}
+		j->sync_asked = false;
+		j->syncing = true;
+		target = j->sync_target;
+		fd = j->fd;
+		pthread_mutex_unlock(&j->lock);
+		err = fdatasync(fd) < 0 ? -errno : 0;
+		pthread_mutex_lock(&j->lock);
+		j->syncing = false;
+		if (err && !j->sync_error)
+			j->sync_error = err;
+		else if (!err && !j->sync_error && target > j->synced_seq)
+			j->synced_seq = target;
+		pthread_cond_broadcast(&j->done);
+	}
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+/* The syncer idle, with nothing asked: the writer syncs, or changes the fd, itself. */
+static void quiesce(struct journal *j)
+{
+	pthread_mutex_lock(&j->lock);
+	j->sync_asked = false;
+	while (j->syncing)
+		pthread_cond_wait(&j->done, &j->lock);
+	pthread_mutex_unlock(&j->lock);
+}
+
+int journal__sync_later(struct journal *j)
+{
+	int err = journal__flush(j);
+
+	if (err || j->sync_error)
+		return err ? err : j->sync_error;
+	if (j->synced_seq == j->written_seq)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	j->sync_target = j->written_seq;
+	j->sync_asked = true;
+	pthread_cond_signal(&j->wake);
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
 int journal__sync(struct journal *j)
 {
 	int err = journal__flush(j);
 
-	if (err || j->synced_seq == j->written_seq)
+	if (err)
 		return err;
-	if (j->sync_failed || fdatasync(j->fd) < 0) {
+	quiesce(j);
+	if (j->synced_seq == j->written_seq && !j->sync_error)
+		return 0;
+	if (j->sync_failed || j->sync_error || fdatasync(j->fd) < 0) {
 		/* After a failed fdatasync() the kernel may have dropped the dirty pages and
 		 * a second call succeeds: durability can no longer be promised. */
-		j->error = j->sync_failed ? j->error : -errno;
+		j->error = j->sync_failed ? j->error : j->sync_error ? j->sync_error : -errno;
 		j->sync_failed = true;
 		return j->error;
 	}
@@ -438,17 +512,17 @@ int journal__sync(struct journal *j)
 
 bool journal__full(const struct journal *j)
 {
-	return j->full || j->error;
+	return j->full || j->error || j->sync_error;
 }
 
 void journal__status(const struct journal *j, struct journal_status *ret)
 {
 	*ret = (struct journal_status){
-		.state = j->error ? JOURNAL_FAILED :
-			 j->full  ? JOURNAL_FULL :
-			 j->near  ? JOURNAL_NEAR_FULL :
-				    JOURNAL_OK,
-		.error = j->error,
+		.state = j->error || j->sync_error ? JOURNAL_FAILED :
+			 j->full		   ? JOURNAL_FULL :
+			 j->near		   ? JOURNAL_NEAR_FULL :
+						     JOURNAL_OK,
+		.error = j->error ? j->error : j->sync_error,
 		.next_seq = j->next_seq,
 		.synced_seq = j->synced_seq,
 		.bytes = j->bytes,
@@ -629,6 +703,9 @@ struct journal *journal__open(const struct journal_opts *opts)
 	j->reserve = clamp(opts->max_bytes / 16, 0, RESERVE_MAX); /* under the 10% alert */
 	j->batch = opts->batch ? opts->batch : BATCH_DEFAULT;
 	j->dir = strdup(opts->dir);
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->wake, NULL);
+	pthread_cond_init(&j->done, NULL);
 	j->sm3 = EVP_MD_fetch(NULL, "SM3", NULL);
 	j->md = EVP_MD_CTX_new();
 	if (j->dir && j->sm3 && j->md)
@@ -640,6 +717,10 @@ struct journal *journal__open(const struct journal_opts *opts)
 		j->near = true;
 		if (!append_state(j, "near-full"))
 			err = journal__sync(j);
+	}
+	if (!err) {
+		err = -pthread_create(&j->syncer, NULL, sync_loop, j);
+		j->syncer_running = !err;
 	}
 	if (err) {
 		journal__close(j);
@@ -653,10 +734,20 @@ void journal__close(struct journal *j)
 {
 	if (!j)
 		return;
-	if (j->fd >= 0) {
+	if (j->fd >= 0)
 		(void)journal__sync(j); /* what cannot be written is lost with the process */
-		close(j->fd);
+	if (j->syncer_running) {
+		pthread_mutex_lock(&j->lock);
+		j->stopping = true;
+		pthread_cond_signal(&j->wake);
+		pthread_mutex_unlock(&j->lock);
+		pthread_join(j->syncer, NULL);
 	}
+	if (j->fd >= 0)
+		close(j->fd);
+	pthread_cond_destroy(&j->done);
+	pthread_cond_destroy(&j->wake);
+	pthread_mutex_destroy(&j->lock);
 	EVP_MD_CTX_free(j->md);
 	EVP_MD_free(j->sm3);
 	free(j->buf);

@@ -16,7 +16,9 @@
  * opens every segment; more follow at an interval the caller drives, and at shutdown.
  *
  * Durability: appended entries wait in memory; journal__flush() writes them (they survive the
- * agent's death), journal__sync() also fdatasync()s them (they survive power loss). Opening
+ * agent's death), journal__sync() also fdatasync()s them (they survive power loss), and
+ * journal__sync_later() has a thread of the journal do the fdatasync() (a full batch does that).
+ * Every other function is for one thread, the writer's. Opening
  * keeps the longest prefix of the last segment that chains, and cuts the rest (a torn tail),
  * keeping the cut bytes beside it in DIR/<segment>.torn.
  *
@@ -107,7 +109,7 @@ struct journal *journal__open(const struct journal_opts *opts);
 /* Syncs what is buffered and closes (no checkpoint: call journal__checkpoint first). */
 void journal__close(struct journal *j);
 
-/* Appends a record (seq and hash given here); syncs when `batch` records wait. 0, or -ENOSPC
+/* Appends a record (seq and hash given here); syncs later when `batch` records wait. 0, or -ENOSPC
  * when the journal is full or failed (the record is not kept, only counted in unrecorded). */
 int journal__append(struct journal *j, const struct record *r);
 /* Writes a "lost" entry when the kernel's loss counter `total` grew since the last one
@@ -117,8 +119,11 @@ int journal__lost(struct journal *j, uint64_t total);
 int journal__checkpoint(struct journal *j);
 /* write(): buffered entries into the file (survive the process). */
 int journal__flush(struct journal *j);
-/* write() and fdatasync() (survive power loss). */
+/* write() and fdatasync() (survive power loss), waiting for the disk. */
 int journal__sync(struct journal *j);
+/* write() now, fdatasync() on the journal's own thread: the caller does not wait for the disk;
+ * journal_status.synced_seq says how far it got, a failure makes the state JOURNAL_FAILED. */
+int journal__sync_later(struct journal *j);
 /* Whether records can no longer be recorded (full or failed): the guards' "refuse" hook. */
 bool journal__full(const struct journal *j);
 void journal__status(const struct journal *j, struct journal_status *ret);

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Behaviour records into the journal (make bench; root for the second part).
+ * Behaviour records into the journal (make bench; root for the third part).
  *
- * 1. In process: synthetic records appended with an fsync every N records (the agent syncs at
- *    RECORDS_SYNC_MS at the latest, and at once when N = 256 records wait), for several N,
- *    and the same with write() alone: records/s, median of ROUNDS, and what durability costs
- *    as a ratio. Journals in /var/tmp (a disk, not tmpfs), removed after each run.
- * 2. Kernel -> journal on the agent's own path (file guard ring buffer, agent_on_file_event,
- *    records, journal): a child process opens a bound file at offered rates (it runs this
- *    binary, the rule's one application, so every open is a decision and an event), on
- *    another core than the consumer where there is one. Per rate: opens made, records
- *    journaled, records the kernel lost (ring buffer full), the consumer's CPU per record;
- *    then the first rate with a loss. Pins live on a private bpffs in a private mount
- *    namespace, gone when the bench ends.
+ * 1. In process: synthetic records appended with an fsync every N records, for several N,
+ *    the agent's way (batches of 256 synced on the journal's own thread), and the same with
+ *    write() alone: records/s, median of ROUNDS, and what durability costs as a ratio.
+ *    Journals in /var/tmp (a disk, not tmpfs), removed after each run.
+ * 2. The agent's record path without the kernel: made-up file guard events through
+ *    agent_on_file_event, records and the journal, on this thread: records per CPU-second of
+ *    the event loop's thread, the most one core can take without loss.
+ * 3. Kernel -> journal on the agent's own path (file guard ring buffer, agent_on_file_event,
+ *    records, journal), at offered rates, on another core than the consumer where there is
+ *    one. Two loads: (a) real opens: a child process opens a bound file (it runs this binary,
+ *    the rule's one application, so every open is a decision and an event); one core of it
+ *    tops out near 350 000 opens/s; (b) made-up events: journal_load.bpf.c, a SEC("syscall")
+ *    program run by a child, puts file guard events into the same ring buffer (bpf_loop, a
+ *    run a millisecond), for rates (a) cannot offer. Per rate: offered, made, journaled,
+ *    lost in the kernel (ring buffer full), the consumer's CPU per record; then the rate
+ *    where loss starts. Pins live on a private bpffs in a private mount namespace.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,12 +38,16 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include <bpf/bpf.h>
+
 #include "bpf/file_guard.h"
 #include "tests/bench/bench.h"
+#include "tests/bench/journal_load.skel.h"
 #include "agent/agent.h"
 #include "agent/file_guard.h"
 #include "journal/journal.h"
 #include "agent/records.h"
+#include "tests/unit/fixture.h" /* the sample contract, parsed */
 
 #define SYNTH_RECORDS 200000
 #define ROUNDS	      3
@@ -77,14 +86,20 @@ static struct record synthetic(unsigned i)
 	return r;
 }
 
-/* Records per second, with an fsync (or only a write) every `every` records; with `verify`,
- * entries per second that journal__verify() then checks instead. */
-static double append_rate(unsigned every, bool durable, bool verify)
+enum durability {
+	WRITE_ONLY,   /* write() every `every` records */
+	FSYNC_INLINE, /* write() and fdatasync() every `every` records, waiting for the disk */
+	FSYNC_THREAD, /* the agent's way: a batch of `every` synced on the journal's thread */
+	VERIFY,	      /* FSYNC_INLINE, then the rate of journal__verify() */
+};
+
+/* Records per second appended (or, with VERIFY, entries per second checked). */
+static double append_rate(unsigned every, enum durability how)
 {
 	struct journal_verdict v;
 	char dir[] = "/var/tmp/pep-journal-bench-XXXXXX", sub[64];
-	struct journal_opts o = { .dir = sub, .max_bytes = 1ull << 33, .batch = UINT_MAX,
-				  .key = key };
+	struct journal_opts o = { .dir = sub, .max_bytes = 1ull << 33, .key = key,
+				  .batch = how == FSYNC_THREAD ? every : UINT_MAX };
 	struct journal *j;
 	double t0, rate;
 
@@ -99,27 +114,27 @@ static double append_rate(unsigned every, bool durable, bool verify)
 		struct record r = synthetic(i);
 
 		(void)journal__append(j, &r);
-		if ((i + 1) % every == 0)
-			(void)(durable ? journal__sync(j) : journal__flush(j));
+		if (how != FSYNC_THREAD && (i + 1) % every == 0)
+			(void)(how == WRITE_ONLY ? journal__flush(j) : journal__sync(j));
 	}
 	(void)journal__sync(j);
 	rate = SYNTH_RECORDS / ((now_us() - t0) / 1e6);
 	journal__close(j);
 	t0 = now_us();
-	if (verify && (journal__verify(sub, key, &v) || !v.ok))
+	if (how == VERIFY && (journal__verify(sub, key, &v) || !v.ok))
 		rate = -1;
-	else if (verify)
+	else if (how == VERIFY)
 		rate = v.entries / ((now_us() - t0) / 1e6);
 	remove_dir(dir);
 	return rate;
 }
 
-static double median_rate(unsigned every, bool durable, bool verify)
+static double median_rate(unsigned every, enum durability how)
 {
 	double v[ROUNDS];
 
 	for (int i = 0; i < ROUNDS; i++)
-		v[i] = append_rate(every, durable, verify);
+		v[i] = append_rate(every, how);
 	qsort(v, ROUNDS, sizeof(v[0]), cmp_double);
 	return v[ROUNDS / 2];
 }
@@ -127,37 +142,31 @@ static double median_rate(unsigned every, bool durable, bool verify)
 static void synthetic_part(void)
 {
 	static const unsigned every[] = { 64, 256, 1024, 4096 };
-	double write_only = median_rate(256, false, false), r;
+	double write_only = median_rate(256, WRITE_ONLY), r;
 
 	printf("# 1. %d synthetic records per run, median of %d runs, journal in /var/tmp\n",
 	       SYNTH_RECORDS, ROUNDS);
 	printf("append, write() every 256 records, no fsync: %9.0f records/s\n", write_only);
 	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++) {
-		r = median_rate(every[i], true, false);
-		printf("append, fsync every %4u records%s: %9.0f records/s  ratio to no fsync "
-		       "%.2f\n",
-		       every[i], every[i] == 256 ? " (agent)" : "        ", r, r / write_only);
+		r = median_rate(every[i], FSYNC_INLINE);
+		printf("append, fsync every %4u records, waiting : %9.0f records/s  ratio to no "
+		       "fsync %.2f\n", every[i], r, r / write_only);
 	}
+	r = median_rate(256, FSYNC_THREAD);
+	printf("append, fsync of each 256 on the journal's thread (agent): %9.0f records/s  ratio "
+	       "to no fsync %.2f\n", r, r / write_only);
 	printf("pepctl records verify (chain, checkpoints):  %9.0f entries/s\n",
-	       median_rate(256, true, true));
+	       median_rate(256, VERIFY));
 }
 
-/* ---- 2. kernel -> journal ------------------------------------------------------------- */
+/* ---- the agent's side: records behind agent_on_file_event ---------------------------- */
 
 struct consumer {
 	struct agent agent;
-	struct file_guard *fg;
+	struct file_guard *fg; /* NULL in part 2 */
+	struct journal_load_bpf *load;
 	uint64_t events;
 };
-
-static int on_event(void *ctx, const struct fg_event *e)
-{
-	struct consumer *c = ctx;
-
-	c->events++;
-	agent_on_file_event(&c->agent, e);
-	return 0;
-}
 
 static uint64_t drops(struct file_guard *fg)
 {
@@ -169,20 +178,150 @@ static uint64_t drops(struct file_guard *fg)
 
 static uint64_t kernel_lost(void *ctx)
 {
-	return drops(ctx);
+	return ctx ? drops(ctx) : 0;
 }
 
-/* The opener: `rate` opens a second (0: as fast as it can) for RATE_SECONDS, on `cpu`. */
-static void opener(const char *path, unsigned rate, int cpu, volatile uint64_t *count)
+/* Slot 0 holds the sample contract, so records name it, its policy and action, as the
+ * agent's do; its records go into `journal`. */
+static int open_records(struct consumer *c, const char *journal)
 {
-	double end = now_us() + RATE_SECONDS * 1e6, tick = now_us();
-	unsigned per_ms = rate / 1000;
+	struct records_opts ro = { .dir = journal, .max_bytes = 1ull << 33, .key = key,
+				   .kernel_lost = kernel_lost, .ctx = c->fg };
+	struct node_caps caps = { .backend = "portable" };
+	struct pol_errors errs = { 0 };
+	cJSON *doc = fixture_load("file-app-count-delete.json");
+	struct contract *contract = fixture_parse(doc, &errs);
+	struct plan *plan = contract ? policy__plan(contract, &caps) : NULL;
+
+	if (plan)
+		agent_name_slot(&c->agent, 0, contract->id, plan);
+	plan__free(plan);
+	contract__free(contract);
+	pol_errors__clear(&errs);
+	cJSON_Delete(doc);
+	c->agent.base = event_base_new();
+	ro.base = c->agent.base;
+	c->agent.records = ro.base ? records__open(&ro) : NULL;
+	return c->agent.records && c->agent.slot_origins[0] ? 0 : -1;
+}
+
+static void close_records(struct consumer *c)
+{
+	records__close(c->agent.records);
+	if (c->agent.base)
+		event_base_free(c->agent.base);
+	agent_name_slot(&c->agent, 0, NULL, NULL);
+}
+
+static double cpu_us(int who)
+{
+	struct rusage ru;
+
+	getrusage(who, &ru);
+	return ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 +
+	       ru.ru_stime.tv_usec;
+}
+
+/* The agent's round after the ring buffer was read: written, and the sync timer run. */
+static void end_round(struct consumer *c)
+{
+	records__flush(c->agent.records);
+	(void)event_base_loop(c->agent.base, EVLOOP_NONBLOCK);
+}
+
+/* ---- 2. the record path without the kernel -------------------------------------------- */
+
+#define PATH_RECORDS 300000
+#define PATH_ROUND   64 /* events per round of the ring buffer */
+
+/* What the file guard reports for an admitted use, `i` µs after `boot_ns`. */
+static struct fg_event made_up(__u64 boot_ns, unsigned i)
+{
+	struct fg_event e = {
+		.ts = boot_ns + i * 1000ull,
+		.counter = i + 1,
+		.cgroup_id = 1,
+		.object = { .dev = 8388609, .ino = 10954747 },
+		.exe = { .dev = 8388609, .ino = 18624 },
+		.kind = FG_EV_COUNTED,
+		.verdict = FG_ALLOW,
+		.pid = 4242,
+		.tgid = 4242,
+		.fd = 3,
+	};
+
+	memcpy(e.comm, "journal_load", sizeof("journal_load"));
+	return e;
+}
+
+static int path_part(void)
+{
+	char dir[] = "/var/tmp/pep-journal-bench-XXXXXX", journal[64];
+	struct consumer c = { 0 };
+	struct timespec boot;
+	double t0, cpu0, all0;
+	int r = 0;
+
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(journal, sizeof(journal), "%s/journal", dir);
+	if (open_records(&c, journal)) {
+		fprintf(stderr, "journal_bench: records: %s\n", strerror(errno));
+		r = 1;
+		goto out;
+	}
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	t0 = now_us(), cpu0 = cpu_us(RUSAGE_THREAD), all0 = cpu_us(RUSAGE_SELF);
+	for (unsigned i = 0; i < PATH_RECORDS; i++) {
+		struct fg_event e = made_up(boot.tv_sec * 1000000000ull + boot.tv_nsec, i);
+
+		agent_on_file_event(&c.agent, &e);
+		if ((i + 1) % PATH_ROUND == 0)
+			end_round(&c);
+	}
+	end_round(&c);
+	printf("# 2. the agent's record path without the kernel (agent_on_file_event, records, "
+	       "journal), %d made-up events, a round of %d\n", PATH_RECORDS, PATH_ROUND);
+	printf("records per CPU-second of the event loop's thread: %9.0f (%.2f us a record); "
+	       "whole process %.2f us a record; %.0f records/s\n",
+	       PATH_RECORDS / ((cpu_us(RUSAGE_THREAD) - cpu0) / 1e6),
+	       (cpu_us(RUSAGE_THREAD) - cpu0) / PATH_RECORDS,
+	       (cpu_us(RUSAGE_SELF) - all0) / PATH_RECORDS,
+	       PATH_RECORDS / ((now_us() - t0) / 1e6));
+out:
+	close_records(&c);
+	remove_dir(dir);
+	return r;
+}
+
+/* ---- 3. kernel -> journal ------------------------------------------------------------- */
+
+static int on_event(void *ctx, const struct fg_event *e)
+{
+	struct consumer *c = ctx;
+
+	c->events++;
+	agent_on_file_event(&c->agent, e);
+	return 0;
+}
+
+static void pin_to(int cpu)
+{
 	cpu_set_t set;
-	int fd;
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	(void)sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Load (a): `rate` opens a second (0: as fast as it can) for RATE_SECONDS. */
+static void opener(const struct consumer *c, const char *path, unsigned rate,
+		   volatile uint64_t *count)
+{
+	double end = now_us() + RATE_SECONDS * 1e6, tick = now_us();
+	unsigned per_ms = rate / 1000;
+	int fd;
+
 	while (now_us() < end) {
 		for (unsigned i = 0; i < (rate ? per_ms : 1000); i++) {
 			fd = open(path, O_RDONLY);
@@ -194,16 +333,33 @@ static void opener(const char *path, unsigned rate, int cpu, volatile uint64_t *
 		while (rate && now_us() < tick)
 			usleep(50);
 	}
-	_exit(0);
 }
 
-static double cpu_us(void)
+/* Load (b): `rate` made-up events a second, one run of journal_load a millisecond. */
+static void generator(const struct consumer *c, const char *path, unsigned rate,
+		      volatile uint64_t *count)
 {
-	struct rusage ru;
+	struct { __u32 events, slot; } args = { rate / 1000, 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args, .ctx_size_in = sizeof(args));
+	double end = now_us() + RATE_SECONDS * 1e6, tick = now_us();
+	int prog = bpf_program__fd(c->load->progs.journal_load);
 
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 +
-	       ru.ru_stime.tv_usec;
+	while (now_us() < end) {
+		if (bpf_prog_test_run_opts(prog, &run))
+			_exit(1);
+		*count += args.events;
+		tick += 1000;
+		while (now_us() < tick)
+			usleep(50);
+	}
+}
+
+typedef void (*load_fn)(const struct consumer *c, const char *path, unsigned rate,
+			volatile uint64_t *count);
+
+static uint64_t lost_now(const struct consumer *c, load_fn load)
+{
+	return load == generator ? c->load->bss->lost : drops(c->fg);
 }
 
 static const char *rate_name(unsigned rate, char *buf, size_t size)
@@ -214,45 +370,46 @@ static const char *rate_name(unsigned rate, char *buf, size_t size)
 	return buf;
 }
 
-/* One offered rate; returns the records lost. */
-static uint64_t run_rate(struct consumer *c, const char *path, unsigned rate, int cpu,
-			 volatile uint64_t *count)
+/* One offered rate, the load on `cpu`; returns the records lost. */
+static uint64_t run_rate(struct consumer *c, load_fn load, const char *path, unsigned rate,
+			 int cpu, volatile uint64_t *count)
 {
-	uint64_t events0 = c->events, drops0 = drops(c->fg), lost, events;
-	double t0 = now_us(), cpu0 = cpu_us(), secs;
+	uint64_t events0 = c->events, lost0 = lost_now(c, load), lost, events;
+	double t0 = now_us(), cpu0 = cpu_us(RUSAGE_SELF), secs;
 	char name[16];
 	pid_t child;
 
 	*count = 0;
 	child = fork();
-	if (child == 0)
-		opener(path, rate, cpu, count);
+	if (child == 0) {
+		pin_to(cpu);
+		load(c, path, rate, count);
+		_exit(0);
+	}
 	while (waitpid(child, NULL, WNOHANG) == 0) {
 		(void)file_guard__poll(c->fg, 10);
-		records__flush(c->agent.records);
-		(void)event_base_loop(c->agent.base, EVLOOP_NONBLOCK); /* sync and tick timers */
+		end_round(c);
 	}
 	while (file_guard__poll(c->fg, 50) > 0)
-		records__flush(c->agent.records);
+		end_round(c);
 	secs = (now_us() - t0) / 1e6;
-	lost = drops(c->fg) - drops0;
+	lost = lost_now(c, load) - lost0;
 	events = c->events - events0;
-	printf("offered %7s/s  opens %7.0f/s  journaled %7.0f/s  lost %7llu (%5.2f%%)  agent path "
+	printf("offered %7s/s  made %7.0f/s  journaled %7.0f/s  lost %7llu (%5.2f%%)  agent path "
 	       "%.2f us CPU/record\n",
 	       rate_name(rate, name, sizeof(name)), *count / secs, events / secs,
 	       (unsigned long long)lost, *count ? 100.0 * lost / *count : 0,
-	       events ? (cpu_us() - cpu0) / events : 0);
+	       events ? (cpu_us(RUSAGE_SELF) - cpu0) / events : 0);
 	return lost;
 }
 
-/* Guard with `bound` bound to slot 0, this binary allowed; the agent's records behind it. */
+/* Guard with `bound` bound to slot 0, this binary allowed; journal_load on its ring buffer;
+ * the agent's records behind it. */
 static int set_up(struct consumer *c, const char *bound, const char *journal, __u32 ring)
 {
 	struct file_guard_opts o = { .pin_root = PIN, .on_event = on_event, .ctx = c,
 				     .events_bytes = ring };
 	struct fg_rule r = { .flags = FG_ACTIVE | FG_APP_ALLOW };
-	struct records_opts ro = { .dir = journal, .max_bytes = 1ull << 33, .key = key,
-				   .kernel_lost = kernel_lost };
 	struct fg_inode self;
 	FILE *f = fopen(bound, "w");
 
@@ -262,37 +419,55 @@ static int set_up(struct consumer *c, const char *bound, const char *journal, __
 	if (!c->fg || file_guard__inode_of("/proc/self/exe", &self) ||
 	    file_guard__set_rule(c->fg, 0, &r, &self, 1) || file_guard__bind(c->fg, 0, bound))
 		return -1;
-	c->agent.slot_contract[0] = strdup("C391310000MA1K00001B11002026010100000000000006S");
-	c->agent.base = event_base_new();
-	ro.base = c->agent.base;
-	ro.ctx = c->fg;
-	c->agent.records = ro.base ? records__open(&ro) : NULL;
-	return c->agent.records ? 0 : -1;
+	c->load = journal_load_bpf__open();
+	if (!c->load ||
+	    bpf_map__reuse_fd(c->load->maps.file_events, file_guard__events_fd(c->fg)) ||
+	    journal_load_bpf__load(c->load))
+		return -1;
+	return open_records(c, journal);
 }
 
 static void tear_down(struct consumer *c)
 {
 	char path[64];
 
+	journal_load_bpf__destroy(c->load);
 	if (c->fg)
 		(void)file_guard__unpin(c->fg);
 	file_guard__destroy(c->fg);
 	snprintf(path, sizeof(path), "%s/holders", PIN);
 	(void)unlink(path);
-	records__close(c->agent.records);
-	if (c->agent.base)
-		event_base_free(c->agent.base);
-	free(c->agent.slot_contract[0]);
+	close_records(c);
 	memset(c, 0, sizeof(*c));
 }
 
-/* The offered rates with one ring buffer size, in a journal of its own. */
-static int sweep(const char *dir, __u32 ring, int cpu, int other, volatile uint64_t *count)
+/* The offered rates of one load; prints where loss starts. */
+static void sweep(struct consumer *c, load_fn load, const unsigned *rates, size_t n,
+		  const char *bound, int other, volatile uint64_t *count)
 {
-	static const unsigned rates[] = { 25000, 50000, 100000, 200000, 400000, 0 };
-	char bound[96], journal[96], name[16];
-	struct consumer c = { 0 };
 	size_t first_loss = 0;
+	char name[16];
+
+	for (size_t i = 0; i < n; i++)
+		if (run_rate(c, load, bound, rates[i], other, count) && !first_loss)
+			first_loss = i + 1;
+	if (!first_loss)
+		printf("no loss at any offered rate\n");
+	else if (first_loss == 1)
+		printf("loss starts at or below offered %s/s\n", rate_name(rates[0], name, 16));
+	else
+		printf("no loss up to offered %u/s; loss starts at offered %s/s\n",
+		       rates[first_loss - 2], rate_name(rates[first_loss - 1], name, 16));
+}
+
+/* Both loads with one ring buffer size, in a journal of its own. */
+static int ring_part(const char *dir, __u32 ring, int cpu, int other, volatile uint64_t *count)
+{
+	static const unsigned opens[] = { 25000, 50000, 100000, 200000, 400000, 0 };
+	static const unsigned made[] = { 100000, 200000, 300000, 400000, 500000, 600000, 800000,
+					 1000000 };
+	char bound[96], journal[96];
+	struct consumer c = { 0 };
 	int r = 0;
 
 	snprintf(bound, sizeof(bound), "%s/bound", dir);
@@ -302,17 +477,13 @@ static int sweep(const char *dir, __u32 ring, int cpu, int other, volatile uint6
 		r = 1;
 		goto out;
 	}
-	printf("# 2. kernel -> journal: opener on CPU %d, agent path on CPU %d, %d s per rate, "
-	       "ring buffer %u KiB%s\n",
+	printf("# 3a. kernel -> journal, real opens: load on CPU %d, agent path on CPU %d, %d s "
+	       "a rate, ring buffer %u KiB%s\n",
 	       other, cpu, RATE_SECONDS, ring >> 10, ring == 256 << 10 ? " (the agent's)" : "");
-	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
-		if (run_rate(&c, bound, rates[i], other, count) && !first_loss)
-			first_loss = i + 1;
-	if (!first_loss)
-		printf("no loss at any offered rate\n");
-	else
-		printf("loss starts at offered %s/s\n",
-		       rate_name(rates[first_loss - 1], name, sizeof(name)));
+	sweep(&c, opener, opens, sizeof(opens) / sizeof(opens[0]), bound, other, count);
+	printf("# 3b. kernel -> journal, made-up events (journal_load.bpf.c) into the same ring "
+	       "buffer, %u KiB\n", ring >> 10);
+	sweep(&c, generator, made, sizeof(made) / sizeof(made[0]), bound, other, count);
 out:
 	tear_down(&c);
 	return r;
@@ -329,14 +500,14 @@ static int kernel_part(void)
 	if (geteuid() != 0 || unshare(CLONE_NEWNS) ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL) || !mkdtemp(dir) || count == MAP_FAILED) {
-		printf("# 2. skipped: needs root, a private mount namespace and bpffs: %s\n",
+		printf("# 3. skipped: needs root, a private mount namespace and bpffs: %s\n",
 		       strerror(errno));
 		return 0;
 	}
 	/* The agent's ring, then a larger one: how much of the loss is the ring's size. */
-	r = sweep(dir, 256 << 10, cpu, other, count);
+	r = ring_part(dir, 256 << 10, cpu, other, count);
 	if (!r)
-		r = sweep(dir, 4 << 20, cpu, other, count);
+		r = ring_part(dir, 4 << 20, cpu, other, count);
 	remove_dir(dir);
 	return r;
 }
@@ -347,5 +518,7 @@ int main(void)
 	if (!key)
 		return 1;
 	synthetic_part();
+	if (path_part())
+		return 1;
 	return kernel_part();
 }

@@ -186,6 +186,34 @@ static void test_append_and_read(void **state)
 	assert_verifies();
 }
 
+/* A full batch is written at once and synced by the journal's thread; the writer goes on. */
+static void test_sync_later(void **state)
+{
+	struct journal_opts o = { .dir = dir, .max_bytes = 1 << 20, .batch = 4, .key = key };
+	struct journal *j = journal__open(&o);
+	struct journal_status st;
+	struct collected c;
+
+	assert_non_null(j);
+	append_n(j, 0, 8); /* two batches */
+	read_all(1, &c);
+	assert_int_equal(c.n, 9); /* written: another process could read them */
+	for (int i = 0; i < 1000; i++) { /* up to 10 s: a disk under load */
+		journal__status(j, &st);
+		if (st.synced_seq == 9)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(st.synced_seq, 9);
+	assert_int_equal(st.state, JOURNAL_OK);
+	append_n(j, 8, 3);
+	assert_int_equal(journal__sync(j), 0); /* waits for the thread, then syncs the rest */
+	journal__status(j, &st);
+	assert_int_equal(st.synced_seq, 12);
+	journal__close(j);
+	assert_verifies();
+}
+
 static void test_reopen_continues(void **state)
 {
 	struct journal_status st;
@@ -629,6 +657,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_and_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_continues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
