@@ -35,6 +35,7 @@ static const char *const file_reasons[] = {
 	[FG_R_EXPIRED] = "expired",     [FG_R_APP] = "application not allowed",
 	[FG_R_COUNT] = "count used up", [FG_R_FREQ] = "frequency limit",
 	[FG_R_NO_DELETE] = "deletion prohibited",
+	[FG_R_UNRECORDABLE] = "cannot be recorded (journal full)",
 };
 
 static const char *const net_reasons[] = {
@@ -49,6 +50,7 @@ static const char *const net_reasons[] = {
 	[NET_REASON_EXPIRED] = "expired",
 	[NET_REASON_FREQ] = "frequency limit",
 	[NET_REASON_APP] = "application list not checkable at a socket",
+	[NET_REASON_UNRECORDABLE] = "cannot be recorded (journal full)",
 };
 
 /* The check behind a decision, by its reason (0, the use itself, for the others). */

@@ -543,6 +543,14 @@ int file_guard__terminate(struct file_guard *fg, __u32 slot)
 				    BPF_EXIST);
 }
 
+int file_guard__set_journal_full(struct file_guard *fg, bool full)
+{
+	__u32 zero = 0, v = full;
+
+	return bpf_map__update_elem(fg->skel->maps.file_record_state, &zero, sizeof(zero), &v,
+				    sizeof(v), BPF_ANY);
+}
+
 int file_guard__clear_slot(struct file_guard *fg, __u32 slot)
 {
 	struct file_guard_bpf *s = fg->skel;

@@ -72,6 +72,9 @@ int file_guard__set_rule(struct file_guard *fg, __u32 slot, const struct fg_rule
 			 const struct fg_inode *apps, size_t n_apps);
 /* From now on every open of the slot's files is refused. */
 int file_guard__terminate(struct file_guard *fg, __u32 slot);
+/* Whether the journal takes records (file_record_state): while it does not, the uses of
+ * rules with FG_RECORD_REQUIRED are refused. */
+int file_guard__set_journal_full(struct file_guard *fg, bool full);
 /* The rule as the programs see it. */
 int file_guard__rule(struct file_guard *fg, __u32 slot, struct fg_rule *ret_rule);
 /* Gives the slot up: rule first (its files are refused meanwhile), then its bindings,

@@ -149,9 +149,11 @@ static __u64 boot_ns_or_zero(int64_t wall, bool open_end)
 	return file_guard__boot_ns(wall);
 }
 
+/* Every rule requires its uses to be recorded (issue 5: the default; no contract term
+ * turns it off yet). */
 static struct fg_rule file_rule(int slot, const struct contract_rules *r)
 {
-	struct fg_rule rule = { .flags = FG_ACTIVE };
+	struct fg_rule rule = { .flags = FG_ACTIVE | FG_RECORD_REQUIRED };
 
 	if (r->app_rule)
 		rule.flags |= r->app_deny_list ? FG_APP_DENY : FG_APP_ALLOW;
@@ -255,6 +257,11 @@ int guards__apply(struct guards *e, int slot, const struct contract_rules *r,
 	if (err && fresh)
 		(void)guards__release(e, slot); /* nothing of a half-applied contract stays */
 	return err;
+}
+
+int guards__set_journal_full(struct guards *e, bool full)
+{
+	return file_guard__set_journal_full(e->fg, full);
 }
 
 int guards__terminate(struct guards *e, int slot)

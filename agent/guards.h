@@ -69,6 +69,9 @@ int guards__for_each_copy(struct guards *e, int slot,
 			    int (*fn)(void *ctx, uint64_t dev, uint64_t ino), void *ctx);
 /* Forgets one file (st_dev, st_ino) after it was deleted. */
 int guards__unbind(struct guards *e, uint64_t dev, uint64_t ino);
+/* The journal takes no records (full): from now on, until cleared, every use is refused,
+ * in the kernel. */
+int guards__set_journal_full(struct guards *e, bool full);
 /* Records lost by the kernel: ring buffers full, maps full. */
 uint64_t guards__lost(struct guards *e);
 

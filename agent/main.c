@@ -130,6 +130,22 @@ static void open_trust(struct agent *a)
 	pol_errors__clear(&errs);
 }
 
+/* The journal takes no records: uses are refused in the kernel until it does again
+ * (docs/journal.md, Bound). */
+static void on_journal_full(void *agent, bool full)
+{
+	struct agent *a = agent;
+	int r = a->guards ? guards__set_journal_full(a->guards, full) : 0;
+
+	if (r)
+		log_errno(r, "journal %s: the kernel guards could not be told",
+			  full ? "full" : "writable again");
+	else if (a->guards && full)
+		log_error("uses of every contract are refused until the journal takes records again");
+	else if (a->guards)
+		log_info("the journal takes records again: uses are admitted");
+}
+
 static int open_state(struct agent *a)
 {
 	char path[4096];
@@ -138,6 +154,7 @@ static int open_state(struct agent *a)
 		.dir = path,
 		.max_bytes = strtoull(a->cfg.journal_max_bytes, NULL, 10),
 		.kernel_lost = agent_kernel_lost,
+		.on_full = on_journal_full,
 		.ctx = a,
 	};
 
@@ -184,11 +201,15 @@ static int open_guards(struct agent *a)
 		.on_net_event = agent_on_net_event,
 		.ctx = a,
 	};
-	int fds[2];
+	int fds[2], r;
 
 	a->guards = guards__open(&go);
 	if (!a->guards)
 		return log_errno(-errno, "kernel guards (pins under %s)", go.pin_root);
+	/* also clears the flag a previous agent left, its journal since made room for */
+	r = guards__set_journal_full(a->guards, records__full(a->records));
+	if (r)
+		return log_errno(r, "kernel guards: the journal's state");
 	guards__fds(a->guards, fds);
 	for (int i = 0; i < 2; i++) {
 		a->guard_events[i] = event_new(a->base, fds[i], EV_READ | EV_PERSIST,

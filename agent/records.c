@@ -15,17 +15,24 @@ struct records {
 	unsigned ticks;
 	enum journal_state logged; /* the state last logged */
 	uint64_t (*kernel_lost)(void *ctx);
+	void (*on_full)(void *ctx, bool full);
+	bool full; /* journal__full() as last told */
 	void *ctx;
 };
 
 static const struct timeval sync_delay = { 0, RECORDS_SYNC_MS * 1000 };
 static const struct timeval tick_interval = { RECORDS_TICK_MS / 1000, RECORDS_TICK_MS % 1000 * 1000 };
 
-/* Logs a change of the journal's state, once. */
+/* Logs a change of the journal's state, once; tells when journal__full() changes. */
 static void note_state(struct records *r)
 {
 	struct journal_status st;
 
+	if (journal__full(r->journal) != r->full) {
+		r->full = !r->full;
+		if (r->on_full)
+			r->on_full(r->ctx, r->full);
+	}
 	journal__status(r->journal, &st);
 	if (st.state == r->logged)
 		return;
@@ -71,6 +78,7 @@ struct records *records__open(const struct records_opts *opts)
 	if (!r)
 		return NULL;
 	r->kernel_lost = opts->kernel_lost;
+	r->on_full = opts->on_full;
 	r->ctx = opts->ctx;
 	r->dir = strdup(opts->dir);
 	r->journal = journal__open(&jo);
@@ -87,6 +95,7 @@ struct records *records__open(const struct records_opts *opts)
 		log_warn("journal %s: %llu bytes of a torn tail cut off (kept in *.torn)", r->dir,
 			 (unsigned long long)st.torn_bytes);
 	log_info("journal %s: continues at seq %llu", r->dir, (unsigned long long)st.next_seq);
+	r->full = journal__full(r->journal); /* the start is told by records__full() */
 	note_state(r);
 	return r;
 fail:
@@ -135,6 +144,11 @@ int records__scan(struct records *r, uint64_t from, struct journal_pos *pos, jou
 {
 	(void)journal__sync(r->journal);
 	return journal__scan(r->dir, from, pos, fn, ctx);
+}
+
+bool records__full(const struct records *r)
+{
+	return r->full;
 }
 
 void records__status(const struct records *r, struct journal_status *ret)

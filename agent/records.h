@@ -11,6 +11,7 @@
 #ifndef PEP_AGENT_RECORDS_H
 #define PEP_AGENT_RECORDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <openssl/types.h>
@@ -30,6 +31,7 @@ struct records_opts {
 	uint64_t max_bytes;  /* journal_max_bytes */
 	EVP_PKEY *key;	     /* the node key: signs checkpoints; borrowed */
 	uint64_t (*kernel_lost)(void *ctx); /* records the kernel could not hand over, so far */
+	void (*on_full)(void *ctx, bool full); /* when journal__full() changes; may be NULL */
 	void *ctx;
 };
 
@@ -48,5 +50,7 @@ int records__read(struct records *r, uint64_t from, journal_fn fn, void *ctx);
 int records__scan(struct records *r, uint64_t from, struct journal_pos *pos, journal_fn fn,
 		  void *ctx);
 void records__status(const struct records *r, struct journal_status *ret);
+/* journal__full(): records are refused (full, or failed). */
+bool records__full(const struct records *r);
 
 #endif /* PEP_AGENT_RECORDS_H */

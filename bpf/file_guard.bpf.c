@@ -541,33 +541,50 @@ static __always_inline __u32 event_kind(__u32 reason, bool counted)
 	return counted ? FG_EV_COUNTED : FG_EV_ALLOWED;
 }
 
+/* Decides an open (fg_decide), whose record can be made or not, and acts: kills the opener
+ * if refused and kill says so, marks the holder if admitted. *ret_err: how that went. */
+static __always_inline __u32 settle_open(const struct opener *o, const struct opened *d,
+					 __u32 slot, bool kill, bool recordable, struct fg_rule *r,
+					 __u64 *counter, int *ret_err)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u32 reason;
+
+	reason = fg_decide(&file_rules, &file_apps, &file_uses, slot, &o->exe, d->fmode, now,
+			   recordable, r, counter);
+	*ret_err = 0;
+	if (reason != FG_R_NONE && kill)
+		*ret_err = bpf_send_signal(SIGKILL);
+	else if (reason == FG_R_NONE)
+		*ret_err = hold(o, r, slot);
+	return reason;
+}
+
 /*
- * An open of a file bound to slot: decide (fg_decide), kill the opener if refused and kill
- * says so (the portable hook), mark the holder if admitted, report either way. Returns the
+ * An open of a file bound to slot: decide, act (settle_open()) and report. The record is
+ * reserved first: under FG_RECORD_REQUIRED nothing is admitted without one. Returns the
  * reason, FG_R_NONE when admitted. The agent's own opens are not decided here.
  */
 static __always_inline __u32 decide_open(const struct opener *o, const struct opened *d, __u32 slot,
 					 bool kill)
 {
-	__u64 now = bpf_ktime_get_boot_ns(), counter;
 	struct fg_event *e;
 	struct fg_rule r;
+	__u64 counter;
 	__u32 reason;
-	int err = 0;
+	int err;
 
 	if (o->t && trusted(o->t))
 		return FG_R_NONE; /* the agent has its opens decided for the workload (file_decide)
 				   */
-	reason = fg_decide(&file_rules, &file_apps, &file_uses, slot, &o->exe, d->fmode, now, &r,
-			   &counter);
-	if (reason != FG_R_NONE && kill)
-		err = bpf_send_signal(SIGKILL);
-	else if (reason == FG_R_NONE)
-		err = hold(o, &r, slot);
-
-	e = event_new(event_kind(reason, fg_is_use(d->fmode) && counter), slot, o, &d->obj, d->fd);
+	e = event_new(0, slot, o, &d->obj, d->fd);
+	/* Two calls, not one with `e != NULL`: 6.1's verifier, testing e a second time, would
+	 * follow a NULL branch holding the reservation. */
 	if (!e)
-		return reason;
+		return settle_open(o, d, slot, kill, false, &r, &counter, &err);
+	reason = settle_open(o, d, slot, kill, fg_journal_ok(&file_record_state), &r, &counter,
+			     &err);
+	e->kind = event_kind(reason, fg_is_use(d->fmode) && counter);
 	e->verdict = reason == FG_R_NONE ? FG_ALLOW : FG_DENY;
 	e->reason = reason;
 	e->generation = r.generation;

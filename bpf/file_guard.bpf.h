@@ -49,6 +49,12 @@ static __always_inline __u32 fg_check(const struct fg_rule *r, bool listed, __u6
 	return FG_R_NONE;
 }
 
+/* Whether rule r refuses an admission whose record cannot be made (file_guard.h). */
+static __always_inline bool fg_unrecordable(const struct fg_rule *r, bool recordable)
+{
+	return !recordable && (r->flags & FG_RECORD_REQUIRED);
+}
+
 /* The counter window of time now (fg_check has refused now < not_before). */
 static __always_inline __u64 fg_window(const struct fg_rule *r, __u64 window_ns, __u64 now)
 {
@@ -62,6 +68,14 @@ static __always_inline bool fg_rule_whole(const struct fg_rule *r, __u32 slot)
 }
 
 /* ---- with maps ------------------------------------------------------------------------ */
+
+/* Whether the journal takes records (file_record_state, the agent's flag). */
+static __always_inline bool fg_journal_ok(void *record_state)
+{
+	__u32 zero = 0, *full = bpf_map_lookup_elem(record_state, &zero);
+
+	return !full || !*full;
+}
 
 /*
  * Copies slot's rule into *out; false if there is none or no consistent copy could be
@@ -159,14 +173,16 @@ static __always_inline __u32 fg_take_use(void *uses, const struct fg_rule *r, __
 
 /*
  * The decision on one open of a file of slot, by executable exe, with access fmode
- * (file->f_mode), at boot time now: FG_R_NONE (admitted, and one use taken if it is one) or
- * why not. *ret_rule: the rule it was decided by (zeroed when there was none: a torn copy
- * must not mark a holder); *ret_counter: the counter that decided, if any. Every hook and
- * file_decide call this, on the same maps: one rule, one set of counters.
+ * (file->f_mode), at boot time now, whose record can be made or not (recordable):
+ * FG_R_NONE (admitted, and one use taken if it is one) or why not. *ret_rule: the rule it
+ * was decided by (zeroed when there was none: a torn copy must not mark a holder);
+ * *ret_counter: the counter that decided, if any. Every hook and file_decide call this, on
+ * the same maps: one rule, one set of counters.
  */
 static __always_inline __u32 fg_decide(void *rules, void *apps, void *uses, __u32 slot,
 				       const struct fg_inode *exe, __u32 fmode, __u64 now,
-				       struct fg_rule *ret_rule, __u64 *ret_counter)
+				       bool recordable, struct fg_rule *ret_rule,
+				       __u64 *ret_counter)
 {
 	bool listed;
 	__u32 reason;
@@ -178,6 +194,8 @@ static __always_inline __u32 fg_decide(void *rules, void *apps, void *uses, __u3
 	}
 	listed = fg_wants_app(ret_rule) && fg_app_listed(apps, ret_rule, exe);
 	reason = fg_check(ret_rule, listed, now);
+	if (reason == FG_R_NONE && fg_unrecordable(ret_rule, recordable))
+		reason = FG_R_UNRECORDABLE; /* before a use is taken: it is not one */
 	if (reason == FG_R_NONE && fg_is_use(fmode))
 		reason = fg_take_use(uses, ret_rule, now, ret_counter);
 	return reason;

@@ -37,7 +37,17 @@ enum fg_rule_flags {
 	FG_MARK_HOLDER = 1 << 6,  /* an admitted open sets bit holder_slot in holders */
 	FG_TRACK_COPIES = 1 << 7, /* files a holder creates or writes become derived copies */
 	FG_NO_DELETE = 1 << 8,	  /* unlink, rename, truncate refused (lsm backend, file_decide) */
+	FG_RECORD_REQUIRED = 1 << 9, /* a use is admitted only if it can be recorded: see below */
 };
+
+/*
+ * file_record_state: ARRAY of one __u32, pinned, shared by every guard: 1 while the agent's
+ * journal takes no records (full, or its disk failing: journal__full()), set and cleared
+ * by the agent. Under FG_RECORD_REQUIRED an open or an endpoint connection that would be
+ * admitted is refused then (FG_R_UNRECORDABLE), and also when its event cannot be reserved
+ * in the ring buffer: the programs reserve the record before they admit the use, so no use
+ * goes unrecorded. Refusals are not held back: they are reported as far as possible.
+ */
 
 /*
  * file_rules: HASH slot -> rule. A hash, not an array: an update links a new element and
@@ -216,6 +226,7 @@ enum fg_reason {
 	FG_R_COUNT = 6,
 	FG_R_FREQ = 7,
 	FG_R_NO_DELETE = 8, /* an unlink, rename or truncation under FG_NO_DELETE */
+	FG_R_UNRECORDABLE = 9, /* FG_RECORD_REQUIRED, and the record cannot be made */
 };
 
 /*

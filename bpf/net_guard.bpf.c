@@ -220,15 +220,17 @@ static __always_inline int refusing_slot(__u64 slots, const struct net_endpoint 
 	return w.refuser;
 }
 
-static __always_inline void emit(const struct bpf_sock_addr *ctx, const struct net_endpoint *d,
-				 __u32 slot, __u8 verdict, __u8 reason, __u64 counter)
+static __always_inline int verdict_of(__u8 reason)
 {
-	struct net_event *e = bpf_ringbuf_reserve(&net_events, sizeof(*e), 0);
+	return reason == NET_REASON_USE ? ALLOW : REFUSE;
+}
 
-	if (!e) {
-		count_drop(NET_DROP_EVENT);
-		return;
-	}
+/* The decision on d, reason (NET_REASON_USE: allowed), into event e (reserved by the
+ * caller), submitted; returns the verdict. */
+static __always_inline int report(const struct bpf_sock_addr *ctx, struct net_event *e,
+				  const struct net_endpoint *d, __u32 slot, __u8 reason,
+				  __u64 counter)
+{
 	e->ts = bpf_ktime_get_boot_ns();
 	e->counter = counter;
 	e->cgroup_id = bpf_get_current_cgroup_id();
@@ -238,19 +240,25 @@ static __always_inline void emit(const struct bpf_sock_addr *ctx, const struct n
 	e->family = d->family;
 	e->port = d->port;
 	__builtin_memcpy(e->addr, d->addr, 16);
-	e->verdict = verdict;
+	e->verdict = reason == NET_REASON_USE ? NET_ALLOWED : NET_REFUSED;
 	e->reason = reason;
 	e->protocol = ctx->protocol;
 	e->pad = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
+	return verdict_of(reason);
 }
 
 static __always_inline int refuse(const struct bpf_sock_addr *ctx, const struct net_endpoint *d,
 				  __u32 slot, __u8 reason)
 {
-	emit(ctx, d, slot, NET_REFUSED, reason, 0);
-	return REFUSE;
+	struct net_event *e = bpf_ringbuf_reserve(&net_events, sizeof(*e), 0);
+
+	if (!e) {
+		count_drop(NET_DROP_EVENT);
+		return REFUSE;
+	}
+	return report(ctx, e, d, slot, reason, 0);
 }
 
 /* The file guard's reasons, as net_event reasons. */
@@ -267,17 +275,20 @@ static __always_inline __u8 net_reason_of(__u32 fg_reason)
 }
 
 /*
- * Whether the contract's rule lets a connection to its endpoint happen at boot time now:
- * 0 or a net_reason. A socket program cannot see the caller's executable (no task helpers
- * for cgroup programs), so a rule with an application list refuses: fail closed.
+ * Whether the contract's rule lets a connection to its endpoint happen at boot time now,
+ * its record made or not (recordable): 0 or a net_reason. A socket program cannot see the
+ * caller's executable (no task helpers for cgroup programs), so a rule with an application
+ * list refuses: fail closed.
  */
-static __always_inline __u8 endpoint_rule(const struct fg_rule *r, __u64 now)
+static __always_inline __u8 endpoint_rule(const struct fg_rule *r, bool recordable, __u64 now)
 {
 	__u32 why;
 
 	if (fg_wants_app(r))
 		return NET_REASON_APP;
 	why = fg_check(r, false, now);
+	if (why == FG_R_NONE && fg_unrecordable(r, recordable))
+		return NET_REASON_UNRECORDABLE;
 	return why == FG_R_NONE ? 0 : net_reason_of(why);
 }
 
@@ -301,38 +312,55 @@ static __always_inline int mark_holder(__u32 slot)
 
 /*
  * A connection to the endpoint of `slot` by a process holding `slots`: allowed iff the
- * contract's rule is in force, every other held slot allows the destination, and a use is
- * left (taken from the counters opens draw on too). Then the process holds the slot.
+ * contract's rule is in force, every other held slot allows the destination, a use is left
+ * (taken from the counters opens draw on too) and, if the rule requires it, the use can be
+ * recorded: its event is reserved first. Then the process holds the slot.
  */
-static __always_inline int use_endpoint(const struct bpf_sock_addr *ctx,
-					const struct net_endpoint *d, __u32 slot, __u64 slots)
+static __always_inline __u8 endpoint_use(const struct net_endpoint *d, __u32 slot, __u64 slots,
+					 bool recordable, __u32 *ret_slot, __u64 *ret_counter)
 {
-	__u64 now = bpf_ktime_get_boot_ns(), counter = 0;
+	__u64 now = bpf_ktime_get_boot_ns();
 	struct fg_rule r;
 	__u8 reason = 0;
 	int refuser;
 	__u32 why;
 
-	slot &= MAX_HOLDER_SLOTS - 1; /* bounds the shift; the agent gives endpoints holder slots */
 	if (!fg_rule_get(&file_rules, slot, &r))
-		return refuse(ctx, d, slot, NET_REASON_NO_RULE);
-	reason = endpoint_rule(&r, now);
+		return NET_REASON_NO_RULE;
+	reason = endpoint_rule(&r, recordable, now);
 	if (reason)
-		return refuse(ctx, d, slot, reason);
+		return reason;
 	/* The product's own endpoint is exempt from its own egress rule: it is where the data
 	 * comes from. Every other held slot's rule applies, checked before a use is taken. */
 	refuser = refusing_slot(slots & ~(1ULL << slot), d, &reason);
-	if (refuser >= 0)
-		return refuse(ctx, d, refuser, reason);
-	why = fg_take_use(&file_uses, &r, now, &counter);
+	if (refuser >= 0) {
+		*ret_slot = refuser;
+		return reason;
+	}
+	why = fg_take_use(&file_uses, &r, now, ret_counter);
 	if (why != FG_R_NONE)
-		return refuse(ctx, d, slot, net_reason_of(why));
+		return net_reason_of(why);
 	/* Refused, not allowed unmarked: a holder we cannot mark must not get the data (the
 	 * use stays taken; holders full is the agent's alarm, not a normal state). */
-	if (mark_holder(slot))
-		return refuse(ctx, d, slot, NET_REASON_NO_ROOM);
-	emit(ctx, d, slot, NET_ALLOWED, NET_REASON_USE, counter);
-	return ALLOW;
+	return mark_holder(slot) ? NET_REASON_NO_ROOM : NET_REASON_USE;
+}
+
+static __always_inline int use_endpoint(const struct bpf_sock_addr *ctx,
+					const struct net_endpoint *d, __u32 slot, __u64 slots)
+{
+	struct net_event *e = bpf_ringbuf_reserve(&net_events, sizeof(*e), 0);
+	__u64 counter = 0;
+	__u8 reason;
+
+	slot &= MAX_HOLDER_SLOTS - 1; /* bounds the shift; the agent gives endpoints holder slots */
+	/* Two calls, not one with `e != NULL`: 6.1's verifier, testing e a second time, would
+	 * follow a NULL branch holding the reservation. */
+	if (!e) {
+		count_drop(NET_DROP_EVENT);
+		return verdict_of(endpoint_use(d, slot, slots, false, &slot, &counter));
+	}
+	reason = endpoint_use(d, slot, slots, fg_journal_ok(&file_record_state), &slot, &counter);
+	return report(ctx, e, d, slot, reason, reason == NET_REASON_USE ? counter : 0);
 }
 
 static __always_inline int check_egress(const struct bpf_sock_addr *ctx,

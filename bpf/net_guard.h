@@ -89,6 +89,7 @@ enum net_reason {
 	NET_REASON_EXPIRED = 9,	   /* after it */
 	NET_REASON_FREQ = 10,	   /* frequency limit reached */
 	NET_REASON_APP = 11,	   /* application list: not checkable at a socket, fail closed */
+	NET_REASON_UNRECORDABLE = 12, /* the use could not be recorded (file_record_state) */
 };
 
 #define NET_COMM_LEN 16

@@ -2,8 +2,9 @@
 /*
  * The maps more than one guard object uses, declared once: libbpf reuses a map pinned by name
  * only when type, sizes and flags match, so every object must declare them alike.
- * holders: holders.h; file_rules and file_uses: file_guard.h (the net guard decides endpoint
- * uses by the contract's file rule and counts them on the same counters).
+ * holders: holders.h; file_rules, file_uses and file_record_state: file_guard.h (the net
+ * guard decides endpoint uses by the contract's file rule and counts them on the same
+ * counters).
  * Include vmlinux.h, bpf_helpers.h, holders.h and file_guard.h first.
  */
 #ifndef PEP_SHARED_MAPS_BPF_H
@@ -32,5 +33,13 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } file_uses SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_record_state SEC(".maps");
 
 #endif /* PEP_SHARED_MAPS_BPF_H */

@@ -30,11 +30,11 @@ static void print_journal(const cJSON *j)
 	printf("journal: %s, %.0f of %.0f bytes, next seq %.0f (fsync'd up to %.0f)\n", state,
 	       num(j, "bytes"), num(j, "max_bytes"), num(j, "next_seq"), num(j, "synced_seq"));
 	if (!strcmp(state, "full"))
-		printf("JOURNAL FULL: records are no longer written; %.0f refused so far\n",
-		       num(j, "unrecorded"));
+		printf("JOURNAL FULL: records are no longer written; %.0f refused so far; every "
+		       "use of a contract is refused\n", num(j, "unrecorded"));
 	else if (!strcmp(state, "failed"))
-		printf("JOURNAL FAILED (%s): records are no longer written; %.0f refused so far\n",
-		       str(j, "error"), num(j, "unrecorded"));
+		printf("JOURNAL FAILED (%s): records are no longer written; %.0f refused so far; "
+		       "every use of a contract is refused\n", str(j, "error"), num(j, "unrecorded"));
 }
 
 static void print_status(const cJSON *r)

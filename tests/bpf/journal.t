@@ -5,7 +5,8 @@
 # in loops while the agent is killed with -9 and restarted. Then the journal verifies, its
 # sequence numbers run without a gap, everything the agent showed before the kill (shown
 # means fsync'd) is still there unchanged, and what the kernel lost is written down. An
-# edited copy is caught; a journal at its bound says so. Root; scoped to a cgroup, a pin
+# edited copy is caught; a journal at its bound says so, and uses are refused until it has
+# room again. Root; scoped to a cgroup, a pin
 # root and files this test makes, removed at the end.
 set -u
 
@@ -57,11 +58,14 @@ check "agent starts with an empty journal" start_agent
 quiet pepctl bind P-RESEARCH-CSV "$W/data" && quiet pepctl apply "$W/load.json"
 
 # The load: python3 (listed) opens in a loop, about 20 000 a second; cat (unlisted) is
-# started again and again, each one killed at its open.
-/usr/bin/python3 -c "import time
-while True:
+# started again and again, each one killed at its open. python3 is started again too: a use
+# whose record has no place in the ring buffer (the agent behind, or down) is refused, and
+# python3 killed. It ends with the loop that starts it.
+(while :; do /usr/bin/python3 -c "import os, time
+parent = os.getppid()
+while os.getppid() == parent:
     for _ in range(20): open('$W/data/research.csv').read()
-    time.sleep(0.001)" &
+    time.sleep(0.001)"; done) 2>/dev/null &
 load+=($!)
 (while :; do pep_cat "$W/data/research.csv" >/dev/null; done) &
 load+=($!)
@@ -145,11 +149,20 @@ for _ in $(seq 100); do quiet pepctl status && break; sleep 0.1; done
 for _ in $(seq 300); do pep_cat "$W/data/research.csv"; done
 status=$(pepctl status)
 check "at its bound the journal is full, and pepctl status says so" \
-	grep -q "JOURNAL FULL: records are no longer written" <<<"$status"
+	grep -q "JOURNAL FULL: records are no longer written.*every use of a contract is refused" \
+	<<<"$status"
 pepctl --json records >"$W/full.json"
 check "the journal holds the alerts: near-full, then full" \
 	json "$W/full.json" "[x['state'] for x in r if x['type'] == 'journal'] == ['near-full', 'full']"
+read_it() { (/usr/bin/python3 -c "open('$W/data/research.csv').read()"; exit $?) 2>/dev/null; }
+read_it
+check "a full journal: the listed program's use is refused (it cannot be recorded)" [ $? -eq 137 ]
 stop_agent
 check "a full journal still verifies" quiet verify "$J"
+read_it
+check "with the agent stopped, uses stay refused (the flag is pinned)" [ $? -eq 137 ]
+check "an agent whose journal has room again" start_agent
+check "admits the use again" read_it
+stop_agent
 
 tap_done

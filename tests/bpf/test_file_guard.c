@@ -950,6 +950,54 @@ static void test_nothing_dropped(void **state)
 	}
 }
 
+/*
+ * Journal full (file_record_state set by the agent): a rule that requires its uses to be
+ * recorded refuses them, one that does not admits them. Then the ring buffer full, which is
+ * the same for the programs: an open is admitted only when its record has a place. Runs
+ * last: it fills the ring, so drops are counted (test_nothing_dropped is before it).
+ */
+static void test_unrecordable(void **state)
+{
+	const char *f = new_file("recorded", SECRET), *g = new_file("unrecorded", SECRET);
+	struct fg_rule must = rule(FG_APP_ALLOW | FG_RECORD_REQUIRED), may = rule(FG_APP_ALLOW);
+	char *argv[] = {"/usr/bin/cat", (char *)f, NULL}, out[4096];
+	size_t len;
+	__u64 lost;
+	int i, st;
+
+	set_rule(21, &must, &T.cat, 1);
+	bind(21, f);
+	set_rule(22, &may, &T.cat, 1);
+	bind(22, g);
+	reads("/usr/bin/cat", f, SECRET);
+	assert_int_equal(file_guard__set_journal_full(T.fg, true), 0);
+	events(false);
+	killed("/usr/bin/cat", f);
+	reads("/usr/bin/cat", g, SECRET);
+	events(true);
+	assert_int_equal(count_events(21, FG_EV_DENIED), 1);
+	assert_int_equal(find_event(21, FG_EV_DENIED)->reason, FG_R_UNRECORDABLE);
+	assert_int_equal(file_guard__set_journal_full(T.fg, false), 0);
+	reads("/usr/bin/cat", f, SECRET);
+
+	/* the ring buffer (256 KiB, ~700 events) fills when nobody reads it */
+	for (i = 0; i < 2000; i++) {
+		st = run(argv, out, sizeof(out), &len);
+		if (WIFSIGNALED(st))
+			break;
+	}
+	print_message("# refused after %d admitted opens, the ring buffer full\n", i);
+	assert_true(i > 100 && i < 2000);
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+	assert_int_equal(len, 0);
+	reads("/usr/bin/cat", g, SECRET); /* recording not required: admitted, the loss counted */
+	assert_int_equal(file_guard__drops(T.fg, FG_DROP_EVENT, &lost), 0);
+	assert_true(lost >= 2);
+	while (file_guard__poll(T.fg, 0) > 0)
+		; /* room again */
+	reads("/usr/bin/cat", f, SECRET);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -974,6 +1022,7 @@ int main(void)
 	    cmocka_unit_test(test_decide_for_workload),
 	    cmocka_unit_test(test_exec_keeps_product),
 	    cmocka_unit_test(test_nothing_dropped),
+	    cmocka_unit_test(test_unrecordable),
 	};
 	const char *why;
 	int failed;

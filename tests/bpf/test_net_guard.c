@@ -639,6 +639,23 @@ static void assert_refused_for(const struct target *t, uint8_t reason)
 	assert_int_equal(s.last.reason, reason);
 }
 
+/* Journal full: an endpoint whose rule requires its uses to be recorded refuses them, and
+ * takes none from the count; written again, it admits them. */
+static void test_unrecordable_endpoint(void **state)
+{
+	struct fg_rule r = rule(8, 5);
+
+	r.flags |= FG_RECORD_REQUIRED;
+	set_rule(8, r);
+	add_endpoint(8, "127.0.0.2", PORT);
+	assert_int_equal(file_guard__set_journal_full(fg, true), 0);
+	assert_refused_for(&other4, NET_REASON_UNRECORDABLE);
+	assert_int_equal(uses(8), 0);
+	assert_int_equal(file_guard__set_journal_full(fg, false), 0);
+	assert_int_equal(run(0, do_connect, &other4), 0);
+	assert_int_equal(uses(8), 1);
+}
+
 static void test_endpoint_without_rule_refused(void **state)
 {
 	add_endpoint(6, "127.0.0.1", PORT);
@@ -1128,6 +1145,7 @@ int main(void)
 		T(test_unpin_detaches),
 		T(test_clear_slot),
 		T(test_replace_under_load),
+		T(test_unrecordable_endpoint),
 		T(test_bad_places),
 	};
 	const char *why;
