@@ -35,7 +35,9 @@ endif
 
 POLICY_LIBS := -lcjson -lcrypto
 HTTPS_LIBS := -levent_openssl -levent -lssl
-AGENT_LIBS := -lbpf -lelf -lz -lseccomp $(HTTPS_LIBS) -lsqlite3 -lrdkafka
+# The journal's writer hashes with libgcrypt's SM3 (assembly; OpenSSL 3.0 has none for SM3).
+JOURNAL_LIBS := -lgcrypt
+AGENT_LIBS := -lbpf -lelf -lz -lseccomp $(HTTPS_LIBS) -lsqlite3 -lrdkafka $(JOURNAL_LIBS)
 TEST_LIBS := -lcmocka
 
 # -mcpu=v3: atomic fetch-and-add/or (exact use counts, holder bits) need BPF ISA v3 (>= 5.12).
@@ -147,7 +149,7 @@ $(OUTPUT)/tds-platform: $(patsubst %.c,$(OUTPUT)/%.o,$(TDS_SRCS)) $(OUTPUT)/libh
 # ---- tests ------------------------------------------------------------------------------
 $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(TEST_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(JOURNAL_LIBS) $(TEST_LIBS) -o $@
 
 # The journal needs no kernel: its unit test links the journal library only.
 $(OUTPUT)/tests/unit/test_journal: $(OUTPUT)/libjournal.a

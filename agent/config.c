@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <ctype.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ static const struct {
 	{ "report_batch", offsetof(struct agent_config, report_batch), "1000" },
 	{ "max_body_bytes", offsetof(struct agent_config, max_body_bytes), "4194304" },
 	{ "journal_max_bytes", offsetof(struct agent_config, journal_max_bytes), "1073741824" },
+	{ "events_ring_bytes", offsetof(struct agent_config, events_ring_bytes), "4194304" },
 	{ "confine", offsetof(struct agent_config, confine), "yes" },
 	{ "kafka_brokers", offsetof(struct agent_config, kafka_brokers), "" },
 	{ "kafka_topic", offsetof(struct agent_config, kafka_topic), "pep-records" },
@@ -67,6 +69,12 @@ static int add_kafka_property(struct agent_config *cfg, const char *name, const 
 	return r;
 }
 
+/* A BPF ring buffer is a power of 2 pages; 1 GiB is far more than any load needs. */
+static bool ring_size_ok(unsigned long long bytes)
+{
+	return bytes >= 4096 && bytes <= 1ull << 30 && !(bytes & (bytes - 1));
+}
+
 int config__set(struct agent_config *cfg, const char *key, const char *value)
 {
 	if (!strcmp(key, "bind"))
@@ -79,8 +87,11 @@ int config__set(struct agent_config *cfg, const char *key, const char *value)
 	if (!strcmp(key, "confine") && strcmp(value, "yes") && strcmp(value, "no"))
 		return -EINVAL;
 	if ((!strcmp(key, "max_body_bytes") || !strcmp(key, "journal_max_bytes") ||
-	     !strcmp(key, "report_interval_ms") || !strcmp(key, "report_batch")) &&
+	     !strcmp(key, "report_interval_ms") || !strcmp(key, "report_batch") ||
+	     !strcmp(key, "events_ring_bytes")) &&
 	    (!*value || value[strspn(value, "0123456789")] || strtoull(value, NULL, 10) == 0))
+		return -EINVAL;
+	if (!strcmp(key, "events_ring_bytes") && !ring_size_ok(strtoull(value, NULL, 10)))
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char *copy;
@@ -141,6 +152,7 @@ static int read_file(struct agent_config *cfg, FILE *f, char *err, size_t errlen
 						"platform_url, report_interval_ms N, "
 						"report_batch N, "
 						"max_body_bytes N, journal_max_bytes N, "
+						"events_ring_bytes 2^N, "
 						"confine yes|no, kafka_brokers, "
 						"kafka_topic, kafka.PROPERTY)" :
 						strerror(-r));

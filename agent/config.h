@@ -25,6 +25,7 @@ struct agent_config {
 	char *report_batch; /* and whenever this many entries wait, decimal */
 	char *max_body_bytes; /* largest request body, decimal */
 	char *journal_max_bytes; /* bound of the behaviour records' journal, decimal */
+	char *events_ring_bytes; /* the file guard's ring buffer of decisions, decimal */
 	char *confine;	    /* yes: after start-up, drop capabilities and filter system calls */
 	char *kafka_brokers; /* bootstrap servers of the Kafka sink; "" = off */
 	char *kafka_topic;  /* its topic */

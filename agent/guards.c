@@ -62,6 +62,7 @@ struct guards *guards__open(const struct guards_opts *opts)
 {
 	struct file_guard_opts fo = { .pin_root = opts->pin_root,
 				      .lsm = opts->backend == BACKEND_LSM,
+				      .events_bytes = opts->events_bytes,
 				      .on_event = file_event };
 	struct net_guard_opts no = { .pin_root = opts->pin_root, .cgroup = opts->cgroup };
 	struct guards *e = calloc(1, sizeof(*e));

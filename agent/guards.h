@@ -28,6 +28,7 @@ struct guards_opts {
 	const char *pin_root; /* bpffs directory: /sys/fs/bpf/pep */
 	const char *cgroup;   /* cgroup v2 directory whose processes' egress is guarded */
 	enum backend backend;
+	uint32_t events_bytes; /* the file guard's ring buffer (a new one; pinned keeps its size) */
 	/* Called from the event loop for each kernel decision. */
 	void (*on_file_event)(void *ctx, const struct fg_event *e);
 	void (*on_net_event)(void *ctx, const struct net_event *e);

@@ -197,6 +197,7 @@ static int open_guards(struct agent *a)
 		.pin_root = a->cfg.bpffs_dir,
 		.cgroup = guarded_cgroup(a),
 		.backend = a->backend,
+		.events_bytes = (uint32_t)strtoul(a->cfg.events_ring_bytes, NULL, 10),
 		.on_file_event = agent_on_file_event,
 		.on_net_event = agent_on_net_event,
 		.ctx = a,

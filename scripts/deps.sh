@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
 build-essential pkg-config clang llvm lld libclang-rt-14-dev
 libbpf-dev bpftool libelf-dev zlib1g-dev
-libcjson-dev libssl-dev openssl libseccomp-dev
+libcjson-dev libssl-dev openssl libgcrypt20-dev libseccomp-dev
 libevent-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev librdkafka-dev
 libcmocka-dev perl python3 curl iproute2 nftables util-linux
 qemu-system-x86 linux-image-amd64 busybox-static cpio
