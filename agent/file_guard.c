@@ -158,7 +158,7 @@ static void choose_programs(struct file_guard_bpf *skel, bool lsm)
 		 kernel_has(vmlinux, "bpf_rdonly_cast")
 		     ? "with plain loads (bpf_rdonly_cast)"
 		     : "with bpf_probe_read_kernel() (no bpf_rdonly_cast: kernel before 6.2)",
-		 !lsm		   ? ""
+		 !lsm		  ? ""
 		 : ftruncate_hook ? "; ftruncate refused at lsm/file_truncate"
 				  : "; ftruncate refused at lsm/path_truncate (kernel before 6.2)");
 	btf__free(vmlinux);

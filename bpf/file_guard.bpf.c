@@ -47,6 +47,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* arch/x86/include/asm/thread_info.h: thread_info.status bit of a 32-bit syscall
  * (in_ia32_syscall()); unchanged since 3.x */
 #define TS_COMPAT 0x0002
+#define MAX_LOOPS (1 << 23) /* bpf_loop()'s limit: BPF_MAX_LOOPS in include/linux/bpf.h */
 
 /*
  * bpf_rdonly_cast() reads the fd table with plain loads (Linux 6.2). Weak, so the object also
@@ -138,7 +139,15 @@ struct {
 /* ---- context -------------------------------------------------------------------------- */
 
 /* The open-like syscalls and exec, native and ia32 alike. */
-enum call { CALL_NONE, CALL_OPEN, CALL_CREAT, CALL_OPENAT, CALL_OPENAT2, CALL_BY_HANDLE, CALL_EXEC };
+enum call {
+	CALL_NONE,
+	CALL_OPEN,
+	CALL_CREAT,
+	CALL_OPENAT,
+	CALL_OPENAT2,
+	CALL_BY_HANDLE,
+	CALL_EXEC
+};
 
 /*
  * A cheap first filter on the number alone: every syscall of every task passes here.
@@ -150,7 +159,7 @@ enum call { CALL_NONE, CALL_OPEN, CALL_CREAT, CALL_OPENAT, CALL_OPENAT2, CALL_BY
 static __always_inline bool maybe_decided(long nr)
 {
 	return nr == 257 || nr == 2 || nr == 437 || nr == 85 || nr == 304 || nr == 59 ||
-	       nr == 322 ||							   /* x86_64 */
+	       nr == 322 ||							      /* x86_64 */
 	       nr == 295 || nr == 5 || nr == 8 || nr == 342 || nr == 11 || nr == 358; /* ia32 */
 }
 
@@ -499,10 +508,10 @@ static int derive_fd(__u32 fd, void *ctx)
 	return 0;
 }
 
-/* Calls fn(fd, ctx) for the current task's first FG_FD_SCAN fds, until it returns 1. */
-static __always_inline void scan_fds(int (*fn)(__u32 fd, void *ctx), void *ctx)
+/* Calls fn(fd, ctx) for the current task's fds 0..n-1, until it returns 1. */
+static __always_inline void scan_fds(__u32 n, int (*fn)(__u32 fd, void *ctx), void *ctx)
 {
-	(void)bpf_loop(FG_FD_SCAN, fn, ctx, 0);
+	(void)bpf_loop(n, fn, ctx, 0);
 }
 
 /*
@@ -512,7 +521,7 @@ static __always_inline void scan_fds(int (*fn)(__u32 fd, void *ctx), void *ctx)
  */
 static __always_inline void derive_open_fds(__u32 slot)
 {
-	scan_fds(derive_fd, &slot);
+	scan_fds(FG_FD_SCAN, derive_fd, &slot);
 }
 
 /* An admitted opener of a slot with FG_MARK_HOLDER holds its data from now on; a new holder's
@@ -781,18 +790,22 @@ static int exec_fd(__u32 fd, void *ctx)
  * file whose application list does not admit exe, the new image could read the product
  * without opening it (an allowed program opens it without O_CLOEXEC and execs another).
  * Then the exec is refused (FG_R_APP), reported with that fd and file, and with kill (the
- * portable hook, after the exec) t is killed before the new image runs.
+ * portable hook, after the exec) t is killed before the new image runs. Every fd the table
+ * has room for is looked at, since dup2() can move one up to any number below the limit
+ * (max_fds is 64 unless the process had a higher fd); beyond bpf_loop()'s 2^23 iterations
+ * only with fs.nr_open raised above that.
  */
 static __always_inline __u32 decide_exec(struct task_struct *t, const struct fg_inode *exe,
 					 bool open_cloexec, bool kill)
 {
 	struct exec_scan s = {.exe = *exe, .open_cloexec = open_cloexec, .fd = -1};
 	struct opener o = {.t = t, .exe = *exe, .tgid = t->tgid};
+	__u32 fds = t->files->fdt->max_fds;
 	int err = 0;
 
 	if (trusted(t))
 		return FG_R_NONE;
-	scan_fds(exec_fd, &s);
+	scan_fds(fds < MAX_LOOPS ? fds : MAX_LOOPS, exec_fd, &s);
 	if (s.fd < 0)
 		return FG_R_NONE;
 	if (kill)

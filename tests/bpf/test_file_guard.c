@@ -204,16 +204,24 @@ static void reads(const char *prog, const char *path, const char *content)
 	assert_string_equal(out, content);
 }
 
-/* prog reads path; asserts it was killed with SIGKILL and printed nothing. */
-static void killed(const char *prog, const char *path)
+/* Runs argv; asserts it was killed with SIGKILL and printed nothing. */
+static void run_killed(char *const argv[])
 {
-	char *argv[] = {(char *)prog, (char *)path, NULL}, out[4096];
+	char out[4096];
 	size_t len;
 	int st = run(argv, out, sizeof(out), &len);
 
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGKILL);
 	assert_int_equal(len, 0);
+}
+
+/* prog reads path; asserts it was killed with SIGKILL and printed nothing. */
+static void killed(const char *prog, const char *path)
+{
+	char *argv[] = {(char *)prog, (char *)path, NULL};
+
+	run_killed(argv);
 }
 
 static void run_ok(char *const argv[])
@@ -885,51 +893,56 @@ static void test_decide_for_workload(void **state)
 	assert_int_equal(find_event(19, FG_EV_DENIED)->reason, FG_R_APP);
 }
 
+/* Fills argv (9 entries) for python3 opening f and exec'ing `prog -c script`, "FD" in script
+ * replaced by the fd: mode "keep" leaves the fd open across the exec, "high" moves it up to
+ * 1000 (open), "cloexec" lets the exec close it (Python's default). */
+static void python_exec_argv(char **argv, const char *f, const char *mode, const char *prog,
+			     const char *script)
+{
+	static const char code[] =
+	    "import os,sys\n"
+	    "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+	    "if sys.argv[2] == 'high': fd = os.dup2(fd, 1000)\n"
+	    "else: os.set_inheritable(fd, sys.argv[2] == 'keep')\n"
+	    "os.execv(sys.argv[3], [a.replace('FD', str(fd)) for a in sys.argv[3:]])\n";
+	char *v[] = {"/usr/bin/python3", "-c", (char *)code,   (char *)f, (char *)mode,
+		     (char *)prog,	 "-c", (char *)script, NULL};
+
+	memcpy(argv, v, sizeof(v));
+}
+
 /* python3 (listed) opens the product, then execs: with the fd kept open, sh (not listed) is
- * killed before it runs (the fd would let `cat <&N` read the product without an open),
- * python3 (listed) reads it; with the fd close-on-exec (Python's default), sh runs. */
+ * killed before it runs (the fd would let `cat <&N` read the product without an open), also
+ * with the fd moved up to 1000; python3 (listed) reads it; with the fd close-on-exec, sh
+ * runs. */
 static void test_exec_keeps_product(void **state)
 {
 	const char *f = new_file("exec", SECRET);
-	const char *code = "import os,sys\n"
-			   "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
-			   "os.set_inheritable(fd, sys.argv[2] == 'keep')\n"
-			   "os.execv(sys.argv[3], [a.replace('FD', str(fd)) for a in sys.argv[3:]])\n";
-	char *to_sh[] = {"/usr/bin/python3", "-c", (char *)code, (char *)f, "keep", "/bin/sh",
-			 "-c", "cat <&FD", NULL};
-	char *to_py[] = {"/usr/bin/python3",
-			 "-c",
-			 (char *)code,
-			 (char *)f,
-			 "keep",
-			 "/usr/bin/python3",
-			 "-c",
-			 "import os; print(os.read(FD, 100).decode(), end='')",
-			 NULL};
-	char *closed[] = {"/usr/bin/python3", "-c", (char *)code, (char *)f, "cloexec", "/bin/sh",
-			  "-c", "exit 7", NULL};
 	struct fg_rule r = rule(FG_APP_ALLOW);
 	struct fg_inode obj = inode_of(f), sh = inode_of("/bin/sh");
+	char out[4096], *argv[9];
 	const struct fg_event *e;
-	char out[4096];
 	size_t len;
 	int st;
 
 	set_rule(20, &r, &T.python, 1);
 	bind(20, f);
 	events(false);
-	st = run(to_sh, out, sizeof(out), &len);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGKILL);
-	assert_int_equal(len, 0);
-	st = run(to_py, out, sizeof(out), &len);
+	python_exec_argv(argv, f, "keep", "/bin/sh", "cat <&FD");
+	run_killed(argv);
+	python_exec_argv(argv, f, "high", "/bin/sh", "cat <&FD");
+	run_killed(argv);
+	python_exec_argv(argv, f, "keep", "/usr/bin/python3",
+			 "import os; print(os.read(FD, 100).decode(), end='')");
+	st = run(argv, out, sizeof(out), &len);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_string_equal(out, SECRET);
-	st = run(closed, out, sizeof(out), &len);
+	python_exec_argv(argv, f, "cloexec", "/bin/sh", "exit 7");
+	st = run(argv, out, sizeof(out), &len);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 7);
 	events(true);
-	assert_int_equal(count_events(20, FG_EV_DENIED), 1);
+	assert_int_equal(count_events(20, FG_EV_DENIED), 2);
 	e = find_event(20, FG_EV_DENIED);
 	assert_int_equal(e->reason, FG_R_APP);
 	assert_true(same_inode(&e->exe, &sh));

@@ -3,9 +3,9 @@
  * The file guard's lsm backend (the lsm programs of bpf/file_guard.bpf.c, loaded by
  * agent/file_guard.c with opts.lsm) with real programs: head (listed), cat (not listed), rm,
  * and this binary. The development machine refuses LSM programs, so this runs in a VM booting
- * Debian's 6.1 kernel (tests/vm/lsm.t); elsewhere it skips unless the backend probe finds
- * BPF-LSM. It also loads the portable variant there: the same object must load on a kernel
- * without bpf_rdonly_cast().
+ * Debian's 6.1 kernel (tests/vm/lsm.t) or 6.12 (tests/vm/lsm-6.12.t); elsewhere it skips
+ * unless the backend probe finds BPF-LSM. It also loads the portable variant there: the same
+ * object must load on a kernel without bpf_rdonly_cast() (6.1) and with it (6.12).
  *
  * Scope: its own pin roots (/sys/fs/bpf/pep-lsm-test-<pid>...), its own temporary directory,
  * processes it starts. Refusals here are EPERM, not kills, so this process may try opens
@@ -420,14 +420,15 @@ static void test_created_in_bound_dir(void **state)
 
 /* This binary (listed) opens the product and runs programs with it as their stdin: head
  * (listed) reads it; cat (not listed) cannot even start, its execve() fails with EPERM, since
- * it would get the fd without an open; with the fd close-on-exec, cat runs. */
+ * it would get the fd without an open; so with the fd moved up to 1000; with the fd
+ * close-on-exec, cat runs. */
 static void test_exec_keeps_product(void **state)
 {
 	const char *f = new_file("exec", SECRET);
 	char *cat_argv[] = {CAT, NULL}, *head_argv[] = {HEAD, NULL}, out[512];
 	struct fg_inode apps[] = {T.self, T.head}, obj, cat;
 	const struct fg_event *e;
-	int fd, st;
+	int fd, high, st;
 
 	set_rule(8, FG_APP_ALLOW, apps, 2);
 	bind(8, f);
@@ -445,8 +446,14 @@ static void test_exec_keeps_product(void **state)
 	fd = open(f, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	st = run(cat_argv, out, sizeof(out)); /* stdin: /dev/null */
-	close(fd);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	high = dup2(fd, 1000); /* not close-on-exec */
+	assert_int_equal(high, 1000);
+	st = run(cat_argv, out, sizeof(out));
+	close(high);
+	close(fd);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 126);
 	events();
 	e = find_event(8, FG_EV_DENIED);
 	assert_non_null(e);
