@@ -8,11 +8,14 @@
 # TAP, run by prove from the top of the tree; OUTPUT is the build directory.
 . "$(dirname "$0")/tap.sh"
 bin=${OUTPUT:-.output}/tests/bpf/test_file_guard
-py=/usr/lib/python3.11
+# the standard library's directory (/usr/lib/python3.11 on Debian 12)
+py=$(/usr/bin/python3 -c 'import os; print(os.path.dirname(os.__file__))') || py=/nonexistent
 files=(--file "$bin")
 for f in /usr/bin/cat /usr/bin/head /usr/bin/cp /usr/bin/mkdir /usr/bin/python3 "$py/os.py" \
 	"$py/encodings/__init__.py" "$py/encodings/aliases.py" "$py/encodings/utf_8.py"; do
 	files+=(--file "$f")
 done
-# PYTHONHOME: python3 need not look for the libraries left out
-vm_tap "$bin" "${files[@]}" -- env PYTHONHOME=/usr "$bin"
+# PYTHONHOME: python3 need not look for the libraries left out. test_unrecordable starts ~700
+# processes to fill the ring buffer (about a minute under TCG); what it checks does not
+# depend on the kernel's version, and it runs natively.
+vm_tap "$bin" "${files[@]}" -- env PYTHONHOME=/usr PEP_TEST_SKIP=test_unrecordable "$bin"
