@@ -24,7 +24,9 @@ esac
 cache=${PEP_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pep/kernels}
 
 newest_cached() {
-	for f in "$cache"/vmlinuz-"$series".*; do [ -e "$f" ] && echo "$f"; done | sort -V | tail -n 1
+	for f in "$cache"/vmlinuz-"$series".*; do
+		[ -e "$f" ] && echo "$f"
+	done | sort -V | tail -n 1
 }
 cached=$(newest_cached)
 if [ -n "$cached" ]; then
@@ -40,8 +42,10 @@ mkdir -p "$work/lists/partial" "$work/parts"
 echo "deb http://deb.debian.org/debian $suite main" >"$work/sources.list"
 set -- -o Dir::Etc::SourceList="$work/sources.list" -o Dir::Etc::SourceParts="$work/parts" \
 	-o Dir::State::Lists="$work/lists" -o Dir::Cache="$work" -o APT::Sandbox::User="$(id -un)"
-apt-get "$@" -q --error-on=any update >"$work/log" 2>&1 || unavailable "cannot reach $suite (offline?): $(apt_said)"
-package=$(apt-cache "$@" pkgnames linux-image-"$series". | grep -E "$pattern" | sort -V | tail -n 1 || true)
+apt-get "$@" -q --error-on=any update >"$work/log" 2>&1 ||
+	unavailable "cannot reach $suite (offline?): $(apt_said)"
+package=$(apt-cache "$@" pkgnames linux-image-"$series". | grep -E "$pattern" | sort -V |
+	tail -n 1 || true)
 [ -n "$package" ] || unavailable "no linux-image-$series.* in $suite"
 (cd "$work" && apt-get "$@" -q download "$package") >>"$work/log" 2>&1 ||
 	unavailable "cannot download $package: $(apt_said)"
