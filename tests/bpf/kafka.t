@@ -92,9 +92,15 @@ check "every message is keyed by the node's public key" \
 
 kill -USR1 "$broker_pid" # the broker goes down for longer than message.timeout.ms
 uses 5
-sleep 3
-check "a batch the broker did not acknowledge in time is a warning, to be sent again" \
-	grep -q "kafka: entry [0-9]* not acknowledged: .* is sent again" "$W/agent.log"
+timed_out() {
+	for _ in $(seq 100); do
+		grep -q "kafka: entry [0-9]* not acknowledged: .* is sent again" "$W/agent.log" &&
+			return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "a batch the broker did not acknowledge in time is a warning, to be sent again" timed_out
 kill -USR2 "$broker_pid"
 check "after a broker outage, what was journaled meanwhile arrives, in order" arrived
 
