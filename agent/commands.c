@@ -370,6 +370,7 @@ static cJSON *cmd_records(struct agent *a, const cJSON *req)
 									  : 1,
 	};
 	cJSON *reply = admin_ok();
+	struct journal_status st;
 	int r;
 
 	p.list = cJSON_AddArrayToObject(reply, "records");
@@ -380,8 +381,12 @@ static cJSON *cmd_records(struct agent *a, const cJSON *req)
 		cJSON_Delete(reply);
 		return admin_error("journal: %s", strerror(-r));
 	}
+	records__status(a->records, &st);
 	cJSON_AddNumberToObject(reply, "next", (double)p.next);
 	cJSON_AddBoolToObject(reply, "more", r > 0);
+	/* the last entry when this page was read: a reader that wants what is there now stops
+	 * there, instead of chasing a journal that grows faster than it pages */
+	cJSON_AddNumberToObject(reply, "head", (double)(st.next_seq - 1));
 	return reply;
 }
 

@@ -82,24 +82,28 @@ static cJSON *ask(const char *contract, double since)
 	return pepctl_call(req);
 }
 
-/* Pages until the end (--follow: for ever, polling); --json without --follow collects
- * every page into one reply, as other commands print. */
+/* Pages until the end (--follow: for ever, polling; otherwise up to the journal's last entry
+ * when it was first asked); --json without --follow collects every page into one reply, as
+ * other commands print. */
 static int list(const char *contract, double since, bool follow)
 {
 	bool collect = pepctl_json && !follow;
 	cJSON *all = NULL, *reply, *e;
+	double end = -1; /* without --follow: the journal's last entry at the first reply */
 
 	for (;;) {
 		reply = ask(contract, since);
 		if (!reply || !cJSON_IsTrue(cJSON_GetObjectItem(reply, "ok")))
 			return pepctl_finish(reply, NULL); /* prints the error */
+		if (end < 0 && !follow)
+			end = num(reply, "head");
 		since = num(reply, "next");
 		if (collect && all)
 			while ((e = cJSON_DetachItemFromArray(cJSON_GetObjectItem(reply, "records"), 0)))
 				cJSON_AddItemToArray(cJSON_GetObjectItem(all, "records"), e);
 		else if (!collect)
 			print_page(reply, pepctl_json);
-		if (cJSON_IsTrue(cJSON_GetObjectItem(reply, "more"))) {
+		if (cJSON_IsTrue(cJSON_GetObjectItem(reply, "more")) && (follow || !(since > end))) {
 			if (collect && !all)
 				all = reply;
 			else

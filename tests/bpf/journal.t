@@ -84,7 +84,13 @@ for _ in range(5):
     s.sendall(b'{\"cmd\":\"records\"}\n'); s.close()"
 check "clients that hang up before their reply do not end the agent" \
 	eval 'quiet pepctl status && kill -0 "$agent_pid"'
-pepctl --json records >"$W/before.json" # answered from the journal after an fsync
+timeout 60 "$pepctl_bin" --socket "$SOCK" --json records >"$W/before.json" # after an fsync
+check "pepctl records under load ends; replies name the journal's head" \
+	python3 -c "import json,socket,sys
+s = socket.socket(socket.AF_UNIX); s.connect('$SOCK'); s.sendall(b'{\"cmd\":\"records\"}\n')
+reply = json.loads(s.makefile().readline())
+b = json.load(open('$W/before.json'))['records']
+sys.exit(not (reply['head'] >= reply['next'] - 1 and 0 < b[-1]['seq'] <= reply['head'] + 1))"
 sleep 0.5
 { kill -9 "$agent_pid" && wait "$agent_pid"; } 2>/dev/null # the shell's notice, not an error
 agent_pid=
