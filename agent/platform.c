@@ -7,7 +7,6 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "policy/signed.h"
@@ -43,16 +42,6 @@ static char *read_text(const char *path)
 	}
 	fclose(f);
 	return text;
-}
-
-static EVP_PKEY *read_key(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-
-	if (f)
-		fclose(f);
-	return key;
 }
 
 /* ---- expiry notices, until the platform confirms them ------------------------------- */
@@ -176,7 +165,7 @@ int platform__open(struct agent *a)
 	p->ssl = https_client_ctx(&tls, err, sizeof(err));
 	if (!p->ssl)
 		return log_errno(-EINVAL, "platform %s: %s", a->cfg.platform_url, err);
-	p->key = read_key(a->cfg.tls_key);
+	p->key = pem_key__read(a->cfg.tls_key);
 	p->cert_pem = read_text(a->cfg.tls_cert);
 	p->id = p->cert_pem ? cert_pem__cn(p->cert_pem) : NULL;
 	if (!p->key || !p->id)

@@ -206,6 +206,17 @@ char *x509_common_name(X509 *x)
 	return cn;
 }
 
+EVP_PKEY *pem_key__read(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+
+	if (f)
+		fclose(f);
+	ERR_clear_error();
+	return key;
+}
+
 char *cert_pem__cn(const char *pem)
 {
 	X509 *x = x509_from_pem(pem);

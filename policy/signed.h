@@ -27,6 +27,8 @@ char *pol_sign(EVP_PKEY *key, const void *data, size_t len);
 /* The subject CN of the first certificate in pem (malloc'd) when it has exactly one, else
  * NULL: the entity id a signer's certificate names. */
 char *cert_pem__cn(const char *pem);
+/* The private key in the PEM file at path, or NULL (OpenSSL's error queue left empty). */
+EVP_PKEY *pem_key__read(const char *path);
 
 /* ---- contracts being signed ------------------------------------------------------------ */
 

@@ -129,17 +129,6 @@ static int parse_sign_args(int argc, char **argv, struct sign_args *a)
 	return 0;
 }
 
-static EVP_PKEY *read_key(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-
-	if (f)
-		fclose(f);
-	ERR_clear_error();
-	return key;
-}
-
 /* Whether the certificate in pem is key's: the one that signs. */
 static bool certifies(const char *pem, EVP_PKEY *key)
 {
@@ -193,7 +182,7 @@ int cmd_sign(int argc, char **argv)
 	if (parse_sign_args(argc, argv, &a) < 0)
 		return pepctl_usage("sign");
 	err = read_file(a.file, &text, &len);
-	key = err ? NULL : read_key(a.key);
+	key = err ? NULL : pem_key__read(a.key);
 	if (err || !key) {
 		fprintf(stderr, "pepctl: sign: %s: %s\n", err ? a.file : a.key,
 			err ? strerror(-err) : "not a PEM private key");

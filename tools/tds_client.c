@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "policy/policy.h"
@@ -142,8 +141,7 @@ static cJSON *signed_notice(const struct tds_opts *o, const struct contract *c, 
 		.activation_time = c->activation_time, .scheduled_end_time = c->end_time,
 		.agreed_end_time = strcmp(o->type, "01") ? 0 : now,
 	};
-	FILE *f = fopen(o->key, "re");
-	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *key = pem_key__read(o->key);
 	cJSON *doc = cn && key ? terminate_notice__build(&n) : NULL;
 
 	if (!cn || !key)
@@ -153,8 +151,6 @@ static cJSON *signed_notice(const struct tds_opts *o, const struct contract *c, 
 		cJSON_Delete(doc);
 		doc = NULL;
 	}
-	if (f)
-		fclose(f);
 	EVP_PKEY_free(key);
 	free(cn);
 	return doc;
