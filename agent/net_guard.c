@@ -30,14 +30,16 @@
 #define NET_GUARD_PROGS 6
 
 /*
- * A slot's two lists (bpf/net_guard.h): the one in net_lists, if any, and the one the next
- * rule is written into. Both are made at open: the agent gives up CAP_BPF after start-up
- * (agent/confine.c), so it can fill maps but not make them. The prefixes of the next rule
- * are gathered here by net_guard__add_cidr() until net_guard__set_mode().
+ * A slot's two lists (bpf/net_guard.h): the one in net_lists, empty while the slot has no
+ * rule, and a spare that a replacing rule is written into. Both are made at open: the
+ * agent gives up CAP_BPF after start-up (agent/confine.c), so it can fill maps but not make
+ * them. The prefixes of the next rule are gathered here by net_guard__add_cidr() until
+ * net_guard__set_mode().
  */
 struct slot_lists {
 	int fd[2];
-	int active; /* index of the list in net_lists; -1: none */
+	int active; /* index of the list in net_lists */
+	bool ruled; /* the active list holds a rule */
 	struct net_cidr_key *keys;
 	size_t n;
 };
@@ -205,26 +207,36 @@ static int new_list(struct net_guard *ng)
 			      sizeof(__u8), ng->max_cidrs + 1, &o);
 }
 
-/* Each slot's two lists: the one a previous agent left in net_lists is adopted. */
+/*
+ * Each slot's two lists; the one a previous agent left in net_lists is adopted, the others
+ * go in with one batch: every update of a map of maps waits for an RCU grace period
+ * (maybe_wait_bpf_programs(), kernel/bpf/syscall.c; ~15 ms here), a batch once.
+ */
 static int open_lists(struct net_guard *ng)
 {
-	int outer = bpf_map__fd(ng->skel->maps.net_lists);
-	__u32 id;
+	int outer = bpf_map__fd(ng->skel->maps.net_lists), fds[MAX_HOLDER_SLOTS];
+	__u32 slots[MAX_HOLDER_SLOTS], n = 0, id;
+	struct net_cidr_key k;
 
 	for (__u32 slot = 0; slot < MAX_HOLDER_SLOTS; slot++) {
 		struct slot_lists *sl = &ng->slots[slot];
+		bool adopted = !bpf_map_lookup_elem(outer, &slot, &id);
 
-		if (!bpf_map_lookup_elem(outer, &slot, &id)) {
+		if (adopted) {
 			sl->fd[0] = bpf_map_get_fd_by_id(id);
 			if (sl->fd[0] < 0)
 				return log_err(sl->fd[0], "list of slot %u", slot);
-			sl->active = 0;
+			sl->ruled = !bpf_map_get_next_key(sl->fd[0], NULL, &k);
 		}
 		for (int i = 0; i < 2; i++)
 			if (sl->fd[i] < 0 && (sl->fd[i] = new_list(ng)) < 0)
 				return log_err(sl->fd[i], "list for slot %u", slot);
+		if (!adopted) {
+			slots[n] = slot;
+			fds[n++] = sl->fd[0];
+		}
 	}
-	return 0;
+	return n ? bpf_map_update_batch(outer, slots, fds, &n, NULL) : 0;
 }
 
 struct net_guard *net_guard__open(const struct net_guard_opts *opts)
@@ -243,7 +255,7 @@ struct net_guard *net_guard__open(const struct net_guard_opts *opts)
 	ng->cgroup_fd = -1;
 	ng->max_cidrs = opts->max_cidrs ? opts->max_cidrs : 65536;
 	for (int i = 0; i < MAX_HOLDER_SLOTS; i++)
-		ng->slots[i] = (struct slot_lists){ .fd = { -1, -1 }, .active = -1 };
+		ng->slots[i] = (struct slot_lists){ .fd = { -1, -1 } };
 	ng->pin_root = strdup(opts->pin_root);
 	err = ng->pin_root ? pins__prepare_root("net guard", ng->pin_root) : -ENOMEM;
 	if (!err)
@@ -404,22 +416,31 @@ int net_guard__add_endpoint(struct net_guard *ng, uint32_t slot, int family, con
 				    sizeof(slot), BPF_ANY);
 }
 
-/* Refills a list no program uses: the slot's staged prefixes and, for an allow-list, the
- * entry that refuses everything else (bpf/net_guard.h). */
-static int fill_list(int fd, const struct slot_lists *sl, __u32 mode)
+/* Empties a list: an allow-list's entry for everything else first, so that while the list
+ * is in use what remains never refuses more than it did. */
+static int empty_list(int fd)
 {
 	struct net_cidr_key k, rest = {};
-	__u8 listed = mode == NET_MODE_ALLOW ? 0 : NET_REASON_LISTED;
-	__u8 unlisted = NET_REASON_NOT_LISTED;
-	int err;
+	int err = bpf_map_delete_elem(fd, &rest);
 
+	if (err && err != -ENOENT)
+		return err;
 	while (!(err = bpf_map_get_next_key(fd, NULL, &k)))
 		if ((err = bpf_map_delete_elem(fd, &k)))
 			return err;
-	if (err != -ENOENT)
-		return err;
-	err = 0;
-	for (size_t i = 0; !err && i < sl->n; i++)
+	return err == -ENOENT ? 0 : err;
+}
+
+/* Fills an empty list with the slot's staged prefixes under mode and, for an allow-list,
+ * last, the entry that refuses everything else (bpf/net_guard.h). */
+static int fill_list(int fd, const struct slot_lists *sl, __u32 mode)
+{
+	struct net_cidr_key rest = {};
+	__u8 listed = mode == NET_MODE_ALLOW ? 0 : NET_REASON_LISTED;
+	__u8 unlisted = NET_REASON_NOT_LISTED;
+	int err = 0;
+
+	for (size_t i = 0; !err && mode != NET_MODE_NONE && i < sl->n; i++)
 		err = bpf_map_update_elem(fd, &sl->keys[i], &listed, BPF_ANY);
 	if (!err && mode == NET_MODE_ALLOW)
 		err = bpf_map_update_elem(fd, &rest, &unlisted, BPF_ANY);
@@ -427,10 +448,13 @@ static int fill_list(int fd, const struct slot_lists *sl, __u32 mode)
 }
 
 /*
- * The staged prefixes under `mode` become the slot's rule in one update of net_lists: a
- * decision reads the old list or the new one, never a mix. The update of a map of maps
- * returns only once no program runs with the old list any more (maybe_wait_bpf_programs(),
- * kernel/bpf/syscall.c, since 4.20), so the old list is free to be refilled next time.
+ * The staged prefixes under `mode` become the slot's rule. Replacing a rule: the spare list
+ * is emptied, filled, and put in net_lists in one update: a decision reads the old list or
+ * the new one, never a mix. That update returns only once no program runs with the old
+ * list any more (maybe_wait_bpf_programs(), kernel/bpf/syscall.c, since 4.20), so the old
+ * one is the spare next time. A rule where there was none is written into the empty active
+ * list, no wait (a grace period, ~15 ms here, is more than an apply may take): allow-list
+ * prefixes before the entry that refuses the rest, a deny-list one prefix after the other.
  */
 int net_guard__set_mode(struct net_guard *ng, uint32_t slot, uint32_t mode)
 {
@@ -440,18 +464,30 @@ int net_guard__set_mode(struct net_guard *ng, uint32_t slot, uint32_t mode)
 	if (slot >= MAX_HOLDER_SLOTS || mode > NET_MODE_DENY)
 		return -EINVAL;
 	sl = &ng->slots[slot];
-	next = sl->active == 0 ? 1 : 0;
-	if (mode == NET_MODE_NONE) {
-		err = bpf_map_delete_elem(outer, &slot);
-		err = err == -ENOENT ? 0 : err;
-		next = -1;
-	} else {
-		err = fill_list(sl->fd[next], sl, mode);
-		if (!err)
-			err = bpf_map_update_elem(outer, &slot, &sl->fd[next], BPF_ANY);
-	}
+	next = sl->ruled ? !sl->active : sl->active;
+	err = sl->ruled ? empty_list(sl->fd[next]) : 0;
 	if (!err)
+		err = fill_list(sl->fd[next], sl, mode);
+	if (!err && next != sl->active)
+		err = bpf_map_update_elem(outer, &slot, &sl->fd[next], BPF_ANY);
+	if (!err) {
 		sl->active = next;
+		sl->ruled = mode != NET_MODE_NONE;
+	}
+	free(sl->keys);
+	sl->keys = NULL;
+	sl->n = 0;
+	return err;
+}
+
+/* The slot's rule goes, in place: it is being given up (its contract ended). */
+static int drop_rule(struct net_guard *ng, uint32_t slot)
+{
+	struct slot_lists *sl = &ng->slots[slot];
+	int err = empty_list(sl->fd[sl->active]);
+
+	if (!err)
+		sl->ruled = false;
 	free(sl->keys);
 	sl->keys = NULL;
 	sl->n = 0;
@@ -613,7 +649,7 @@ int net_guard__clear_slot(struct net_guard *ng, uint32_t slot)
 	if (!err)
 		err = count_workloads(ng, 0);
 	if (!err)
-		err = net_guard__set_mode(ng, slot, NET_MODE_NONE); /* and what was staged */
+		err = drop_rule(ng, slot);
 	return err;
 }
 

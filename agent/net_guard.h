@@ -44,8 +44,8 @@ void net_guard__destroy(struct net_guard *ng);
 int net_guard__unpin(struct net_guard *ng);
 
 /* The slot's rule from now on: the CIDRs added since its last set_mode (none: an empty
- * list), restricting its holders as mode (enum net_mode) says; it replaces the slot's rule
- * in one update. */
+ * list), restricting its holders as mode (enum net_mode) says. A rule that replaces one
+ * switches in one update, which waits for an RCU grace period; a first rule does not. */
 int net_guard__set_mode(struct net_guard *ng, uint32_t slot, uint32_t mode);
 /* Removes the slot's endpoints, workloads and rule (holder bits stay: holders.h);
  * for a slot being given to another contract. */
