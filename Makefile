@@ -144,7 +144,7 @@ $(OUTPUT)/pep-agent: $(OUTPUT)/agent/main.o $(OUTPUT)/libagent.a $(OUTPUT)/libjo
 $(OUTPUT)/tds-platform: $(patsubst %.c,$(OUTPUT)/%.o,$(TDS_SRCS)) $(OUTPUT)/libhttps.a \
 		       $(OUTPUT)/libpolicy.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(HTTPS_LIBS) -lsqlite3 -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(HTTPS_LIBS) $(JOURNAL_LIBS) -lsqlite3 -o $@
 
 # ---- tests ------------------------------------------------------------------------------
 $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(OUTPUT)/libpolicy.a

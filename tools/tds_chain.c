@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <gcrypt.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -108,7 +109,10 @@ static int check_line(struct chain *c, uint64_t seq, const char *line, unsigned 
 		return fail(c, seq, "checkpoint signature does not verify with the pinned node key");
 	at = member(line, ",\"contract\":\"", &n);
 	snprintf(contract, size, "%.*s", at ? (int)n : 0, at ? at : "");
-	return EVP_Digest(line, strlen(line), hash, NULL, EVP_sm3(), NULL) ? 0 : -ENOMEM;
+	/* libgcrypt's SM3, as the journal's writer hashes: about half the time of OpenSSL 3.0's
+	 * on a line, and the most of what the platform does for a record. */
+	gcry_md_hash_buffer(GCRY_MD_SM3, hash, line, strlen(line));
+	return 0;
 }
 
 /* One element of the chain: a line, or the hash of another contract's record. */

@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
+#include <gcrypt.h>
 
 #include "policy/policy.h"
 #include "policy/signed.h"
@@ -175,6 +176,13 @@ int tds_serve(const struct tds_opts *o)
 
 	if (o->n_args || !o->listen || !o->db)
 		return tds_usage("serve");
+	/* libgcrypt hashes the records' chain (tds_chain.c): initialised once, no keys in it. */
+	if (!gcry_check_version(GCRYPT_VERSION) || gcry_md_test_algo(GCRY_MD_SM3)) {
+		fprintf(stderr, "tds-platform: libgcrypt too old or without SM3\n");
+		return TDS_USAGE;
+	}
+	(void)gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+	(void)gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
 	s.db = tds_db__open(o->db);
 	if (!s.db) {
 		fprintf(stderr, "tds-platform: %s: %s\n", o->db, strerror(errno));
