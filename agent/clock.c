@@ -25,3 +25,13 @@ int64_t clock_watch__now(const struct clock_watch *w, int64_t wall_ns)
 {
 	return (wall_ns + w->behind) / 1000000000LL;
 }
+
+enum clock_change clock_watch__start(struct clock_watch *w, int64_t latest_ns, int64_t wall_ns,
+				     int64_t boot_ns)
+{
+	clock_watch__feed(w, wall_ns, boot_ns);
+	if (latest_ns - wall_ns <= CLOCK_STEP_NS)
+		return CLOCK_SAME;
+	w->behind = latest_ns - wall_ns;
+	return CLOCK_SET_BACK;
+}

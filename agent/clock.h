@@ -25,6 +25,11 @@ struct clock_watch {
 
 enum clock_change { CLOCK_SAME, CLOCK_SET_BACK, CLOCK_RESTORED };
 
+/* The first reading, at start: a wall clock more than CLOCK_STEP_NS behind `latest_ns`, the
+ * latest time the journal holds, was set back while no agent watched (or the node rebooted
+ * with a clock behind): it is behind by that much, as if seen set back. CLOCK_SET_BACK then. */
+enum clock_change clock_watch__start(struct clock_watch *w, int64_t latest_ns, int64_t wall_ns,
+				     int64_t boot_ns);
 /* One reading of CLOCK_REALTIME and CLOCK_BOOTTIME (ns); says when the state changed. */
 enum clock_change clock_watch__feed(struct clock_watch *w, int64_t wall_ns, int64_t boot_ns);
 /* The wall time to go by, in seconds: the wall clock plus what it was set back. */

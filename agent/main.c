@@ -243,23 +243,27 @@ static int open_workloads(struct agent *a)
 	return 0;
 }
 
-/* Every second: the wall clock against the boot clock (clock.h). Set back, applies are
- * refused (contracts.c) and the change is logged and journaled; the kernel's rules and the
- * expiry timers do not go by the wall clock and run on unchanged. */
-static void on_clock_tick(evutil_socket_t fd, short what, void *arg)
+static int64_t now_ns(clockid_t clock)
 {
-	struct agent *a = arg;
-	struct timespec wall, boot;
-	struct record rec = { .kind = "clock", .verdict = "deny" };
-	char reason[160];
+	struct timespec t;
 
-	clock_gettime(CLOCK_REALTIME, &wall);
-	clock_gettime(CLOCK_BOOTTIME, &boot);
-	switch (clock_watch__feed(&a->clock, wall.tv_sec * 1000000000LL + wall.tv_nsec,
-				  boot.tv_sec * 1000000000LL + boot.tv_nsec)) {
+	clock_gettime(clock, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* A change of the clock watch (clock.h): logged, journaled, and the platform told at once.
+ * Set back, applies are refused (contracts.c); the kernel's rules and the expiry timers do
+ * not go by the wall clock and run on unchanged. */
+static void clock_changed(struct agent *a, enum clock_change change, int64_t wall_ns,
+			  const char *when)
+{
+	struct record rec = { .kind = "clock", .verdict = "deny", .time_ns = wall_ns };
+	char reason[200];
+
+	switch (change) {
 	case CLOCK_SET_BACK:
-		snprintf(reason, sizeof(reason), "wall clock set back by %.3f s: contracts are "
-			 "not applied until it is right again", a->clock.behind / 1e9);
+		snprintf(reason, sizeof(reason), "wall clock set back by %.3f s%s: contracts are "
+			 "not applied until it is right again", a->clock.behind / 1e9, when);
 		log_error("ALERT: %s", reason);
 		break;
 	case CLOCK_RESTORED:
@@ -270,18 +274,32 @@ static void on_clock_tick(evutil_socket_t fd, short what, void *arg)
 	default:
 		return;
 	}
-	rec.time_ns = wall.tv_sec * 1000000000LL + wall.tv_nsec;
 	rec.reason = reason;
 	records__add(a->records, &rec);
 	records__flush(a->records);
-	report__alert(a->report); /* the platform hears of the clock at once */
+	report__alert(a->report);
 }
 
+/* Every second: the wall clock against the boot clock. */
+static void on_clock_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	int64_t wall = now_ns(CLOCK_REALTIME);
+
+	clock_changed(a, clock_watch__feed(&a->clock, wall, now_ns(CLOCK_BOOTTIME)), wall, "");
+}
+
+/* The first reading goes against the journal's latest time: a clock set back while no agent
+ * ran is caught too. */
 static int watch_clock(struct agent *a)
 {
 	struct timeval second = { 1, 0 };
+	struct journal_status st;
+	int64_t wall = now_ns(CLOCK_REALTIME);
 
-	on_clock_tick(-1, 0, a); /* the first readings */
+	records__status(a->records, &st);
+	clock_changed(a, clock_watch__start(&a->clock, st.latest_ns, wall, now_ns(CLOCK_BOOTTIME)),
+		      wall, " (behind the journal's latest entry)");
 	a->clock_tick = event_new(a->base, -1, EV_PERSIST, on_clock_tick, a);
 	return a->clock_tick && !event_add(a->clock_tick, &second) ? 0 : -ENOMEM;
 }

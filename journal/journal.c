@@ -41,6 +41,7 @@ struct journal {
 	_Atomic uint64_t synced_seq; /* written by the syncer too */
 	unsigned char head[JOURNAL_HASH_LEN]; /* hash of the last entry */
 	uint64_t lost_total, unrecorded;
+	int64_t latest_ns; /* the latest wall time an entry carries (the clock's check at start) */
 	uint64_t checkpoint_seq, checkpoint_unrecorded; /* as of the last checkpoint */
 	bool near, full;
 	int error;	  /* -errno of the last failed write or sync; 0 */
@@ -153,6 +154,8 @@ static void begin(struct journal *j, struct line *l, int64_t time_ns, const char
 		strftime(j->date, sizeof(j->date), "%Y-%m-%dT%H:%M:%S", gmtime_r(&sec, &tm));
 		j->date_sec = sec;
 	}
+	if (time_ns > j->latest_ns)
+		j->latest_ns = time_ns;
 	l->len = 0;
 	l->overflow = false;
 	put_s(l, "{\"seq\":");
@@ -529,6 +532,7 @@ void journal__status(const struct journal *j, struct journal_status *ret)
 		.unrecorded = j->unrecorded,
 		.lost_total = j->lost_total,
 		.torn_bytes = j->torn_bytes,
+		.latest_ns = j->latest_ns,
 	};
 }
 
@@ -539,6 +543,8 @@ static void take(struct journal *j, const struct journal_entry *e)
 {
 	memcpy(j->head, e->hash, JOURNAL_HASH_LEN);
 	j->next_seq = e->seq + 1;
+	if (e->time_ns > j->latest_ns)
+		j->latest_ns = e->time_ns;
 	if (e->type == JOURNAL_LOST)
 		j->lost_total = e->total;
 	if (e->type == JOURNAL_CHECKPOINT) {

@@ -100,6 +100,7 @@ struct journal_status {
 	uint64_t unrecorded;	 /* records refused since the journal became full (this run) */
 	uint64_t lost_total;	 /* the kernel's loss counter as last journaled */
 	uint64_t torn_bytes;	 /* cut from the tail at open */
+	int64_t latest_ns;	 /* the latest wall time of an entry, ns; 0: none */
 };
 
 struct journal;

@@ -66,12 +66,39 @@ static void test_small_step_back_is_not_a_set_back(void **state)
 	assert_int_equal(tick(&w, &wall, &boot, S - CLOCK_STEP_NS - 1), CLOCK_SET_BACK);
 }
 
+static void test_set_back_while_stopped(void **state)
+{
+	struct clock_watch w = { 0 };
+	int64_t wall = WALL0, boot = 5 * S;
+
+	/* the journal's latest entry is an hour after the clock at start */
+	assert_int_equal(clock_watch__start(&w, WALL0 + 3600 * S, wall, boot), CLOCK_SET_BACK);
+	assert_int_equal(w.behind, 3600 * S);
+	assert_int_equal(clock_watch__now(&w, wall), WALL0 / S + 3600);
+	assert_int_equal(tick(&w, &wall, &boot, S), CLOCK_SAME);
+	assert_int_equal(tick(&w, &wall, &boot, S + 3600 * S), CLOCK_RESTORED);
+}
+
+static void test_start_after_the_journal(void **state)
+{
+	struct clock_watch w = { 0 };
+	int64_t wall = WALL0, boot = 5 * S;
+
+	/* a journal from the past, or at most one step ahead (its entries' times are rounded
+	 * conversions of the boot clock): nothing set back */
+	assert_int_equal(clock_watch__start(&w, WALL0 + CLOCK_STEP_NS, wall, boot), CLOCK_SAME);
+	assert_int_equal(w.behind, 0);
+	assert_int_equal(tick(&w, &wall, &boot, S), CLOCK_SAME);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_steady_and_slewing),
 		cmocka_unit_test(test_set_back_then_forward),
 		cmocka_unit_test(test_small_step_back_is_not_a_set_back),
+		cmocka_unit_test(test_set_back_while_stopped),
+		cmocka_unit_test(test_start_after_the_journal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

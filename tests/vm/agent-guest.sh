@@ -105,6 +105,19 @@ check "the wall clock put right again: journaled" \
 	wait_for 5 "allow .*clock.*wall clock right again" pepctl records
 check "  contracts are applied again" quiet pepctl apply "$W/later.json"
 check "  still no 3rd read in the window" refused /usr/bin/head /srv/clock/c.csv
+# Set back while no agent runs: the next one compares the clock with the journal's latest entry.
+kill "$agent_pid" && wait "$agent_pid"
+shift_clock -7200
+check "the clock set back 2 h while the agent was stopped: the next agent starts" start_agent
+check "  and finds it behind the journal's latest entry: journaled" \
+	wait_for 5 "deny .*clock.*set back by .*behind the journal's latest entry" pepctl records
+out=$(pepctl apply "$W/later.json" 2>&1)
+check "  applying is refused, naming why" grep -q "wall clock was set back" <<<"$out"
+shift_clock 7205
+last_clock_record() { pepctl records | grep "clock" | tail -n 1; }
+check "  put right: journaled, and applies work again" \
+	eval 'wait_for 5 "allow .*clock.*right again" last_clock_record &&
+	      quiet pepctl apply "$W/later.json"'
 
 # ---- behaviour records ----
 
