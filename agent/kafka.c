@@ -25,6 +25,7 @@ struct kafka {
 	char *topic, *key, *pos_path;
 	unsigned interval_ms, batch;
 	struct event *timer;
+	struct journal_pos pos;	 /* where the last batch read ended */
 	uint64_t delivered;	 /* the last seq the brokers acknowledged (kafka.pos) */
 	uint64_t sending;	 /* the last seq of the batch in flight */
 	unsigned in_flight;	 /* messages of that batch not acknowledged yet */
@@ -119,7 +120,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	k->sending = k->delivered;
-	err = records__read(k->records, k->delivered + 1, produce, k);
+	err = records__scan(k->records, k->delivered + 1, &k->pos, produce, k); /* unparsed */
 	if (err < 0) {
 		log_errno(err, "kafka: reading the journal");
 		k->failed = true;
