@@ -30,7 +30,7 @@ static const struct {
 	{ "report_batch", offsetof(struct agent_config, report_batch), "1000" },
 	{ "max_body_bytes", offsetof(struct agent_config, max_body_bytes), "4194304" },
 	{ "journal_max_bytes", offsetof(struct agent_config, journal_max_bytes), "1073741824" },
-	{ "events_ring_bytes", offsetof(struct agent_config, events_ring_bytes), "4194304" },
+	{ "events_ring_bytes", offsetof(struct agent_config, events_ring_bytes), "2097152" },
 	{ "confine", offsetof(struct agent_config, confine), "yes" },
 	{ "kafka_brokers", offsetof(struct agent_config, kafka_brokers), "" },
 	{ "kafka_topic", offsetof(struct agent_config, kafka_topic), "pep-records" },

@@ -507,7 +507,7 @@ static int ring_part(const char *dir, __u32 ring, int cpu, int other, volatile u
 	printf("# 3a. kernel -> journal, real opens: load on CPU %d, agent path on CPU %d, %d s "
 	       "a rate, ring buffer %u KiB%s\n",
 	       other, cpu, RATE_SECONDS, ring >> 10,
-	       ring == 4 << 20 ? " (the agent's default)" : " (the default before 4 MiB)");
+	       ring == 2 << 20 ? " (the agent's default)" : " (the default before 2 MiB)");
 	sweep(&c, opener, opens, sizeof(opens) / sizeof(opens[0]), bound, other, count);
 	printf("# 3b. kernel -> journal, made-up events (journal_load.bpf.c) into the same ring "
 	       "buffer, %u KiB\n", ring >> 10);
@@ -535,7 +535,7 @@ static int kernel_part(void)
 	/* The former default ring, then the agent's: how much of the loss is the ring's size. */
 	r = ring_part(dir, 256 << 10, cpu, other, count);
 	if (!r)
-		r = ring_part(dir, 4 << 20, cpu, other, count);
+		r = ring_part(dir, 2 << 20, cpu, other, count);
 	remove_dir(dir);
 	return r;
 }

@@ -55,8 +55,8 @@ pep_sign "$W/load.json" "$here/examples/contracts/file-app-count-delete.json" "$
 	--set 'contractPolicies.permissionPolicies[0].constraints[1].constraintValue="100000000"'
 
 check "agent starts with an empty journal" start_agent
-check "the file guard's ring buffer is events_ring_bytes, 4 MiB by default" \
-	grep -q "max_entries 4194304" <<<"$(bpftool map show pinned "$PINS/file_events")"
+check "the file guard's ring buffer is events_ring_bytes, 2 MiB by default" \
+	grep -q "max_entries 2097152" <<<"$(bpftool map show pinned "$PINS/file_events")"
 printf 'events_ring_bytes = 1000\n' >"$W/bad.conf"
 check "a ring buffer size that is no power of 2 is refused at start" \
 	eval 'timeout 10 "$here/$out/pep-agent" --config "$W/bad.conf" --state-dir "$W/bad" 2>/dev/null; [ $? -eq 2 ]'
