@@ -602,15 +602,39 @@ int file_guard__inode_of(const char *path, struct fg_inode *ret_id)
 	return 0;
 }
 
-static int bind_one(struct file_guard *fg, __u32 slot, const struct stat *st)
+/* The generation of fd's file (file_guard.h: file_generation). */
+static int fd_generation(struct file_guard *fg, int fd, __u32 *ret_gen)
+{
+	struct fg_fd_generation ask = {.fd = fd};
+	int err, ret = -EBADF;
+
+	err = run_syscall_prog(fg->skel->progs.file_generation, &ask, sizeof(ask), &ret);
+	if (!err && !ret)
+		*ret_gen = ask.generation;
+	return err ? err : ret;
+}
+
+/* Binds the file at path: dev, ino and generation all read from one fd of it, so they are
+ * one file's even if the path is changed meanwhile. */
+static int bind_one(struct file_guard *fg, __u32 slot, const char *path)
 {
 	struct fg_binding b = {.slot = slot, .origin = FG_ORIGIN_BOUND};
-	struct fg_inode id = inode_of_stat(st);
+	int fd = open(path, O_PATH | O_CLOEXEC);
 	struct bpf_map *map;
+	struct fg_inode id;
+	struct stat st;
+	int err;
 
-	if (S_ISDIR(st->st_mode)) {
+	if (fd < 0)
+		return -errno;
+	err = fstat(fd, &st) ? -errno : fd_generation(fg, fd, &b.generation);
+	(void)close(fd);
+	if (err)
+		return err;
+	id = inode_of_stat(&st);
+	if (S_ISDIR(st.st_mode)) {
 		map = fg->skel->maps.file_dirs;
-	} else if (S_ISREG(st->st_mode)) {
+	} else if (S_ISREG(st.st_mode)) {
 		/* the bit first: the programs look in file_bound only if it is set */
 		__atomic_fetch_or(&fg->ino_bits[fg_ino_bit(id.ino) / 64],
 				  1ULL << (fg_ino_bit(id.ino) % 64), __ATOMIC_SEQ_CST);
@@ -634,7 +658,9 @@ static int bind_visit(const char *path, const struct stat *st, int type, struct 
 		walk.err = -EACCES;
 		return 1;
 	}
-	walk.err = bind_one(walk.fg, walk.slot, st);
+	if (type == FTW_SL)
+		return 0; /* not followed: its target is not the product */
+	walk.err = bind_one(walk.fg, walk.slot, path);
 	return walk.err ? 1 : 0;
 }
 
@@ -650,7 +676,7 @@ int file_guard__bind(struct file_guard *fg, __u32 slot, const char *path)
 	if (stat(path, &st))
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
-		return S_ISREG(st.st_mode) ? bind_one(fg, slot, &st) : -EINVAL;
+		return S_ISREG(st.st_mode) ? bind_one(fg, slot, path) : -EINVAL;
 	walk.fg = fg;
 	walk.slot = slot;
 	walk.err = 0;

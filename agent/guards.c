@@ -468,6 +468,7 @@ int guards__decide(void *guards, const struct workload_access *a)
 		.pid = (__u32)a->pid,
 		.tgid = (__u32)a->tgid,
 		.uid = (__u32)a->uid,
+		.fd = a->fd,
 	};
 	int err;
 

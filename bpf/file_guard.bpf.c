@@ -40,6 +40,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SIGKILL 9
 #define EPERM	1
+#define EBADF	9
 #define O_CREAT 0100 /* same for native and ia32 */
 #define O_TRUNC 01000
 #define S_IFMT	00170000
@@ -304,6 +305,21 @@ static __always_inline struct fg_inode inode_id(struct inode *inode)
 	return id;
 }
 
+static __always_inline __u32 inode_gen(struct inode *inode)
+{
+	return kread(inode, i_generation);
+}
+
+/* The binding of the file id of generation gen in map (file_bound, file_dirs), or NULL: one
+ * of another generation was made for a deleted file that had the number (file_guard.h). */
+static __always_inline struct fg_binding *binding_of(void *map, const struct fg_inode *id,
+						     __u32 gen)
+{
+	struct fg_binding *b = bpf_map_lookup_elem(map, id);
+
+	return b && b->generation == gen ? b : NULL;
+}
+
 /* The process's start: with the tgid, it names one process for as long as the system runs. */
 static __always_inline __u64 process_start(struct task_struct *t)
 {
@@ -355,6 +371,7 @@ static __always_inline struct opener task_opener(struct task_struct *t)
  * bpf_d_path()). Each program leaves the one it has not as a literal NULL. */
 struct opened {
 	struct fg_inode obj;
+	__u32 gen; /* the inode's i_generation */
 	__u32 fmode;
 	bool regular;
 	long fd;
@@ -444,10 +461,11 @@ static __always_inline int mark_holder(__u32 tgid, __u32 hslot)
 	return !(__sync_fetch_and_or(&h->slots, fresh.slots) & fresh.slots);
 }
 
-/* Into file_bound (after its file_ino_bits bit) or file_dirs. */
-static __always_inline int bind(void *map, const struct fg_inode *id, __u32 slot, __u32 origin)
+/* Into file_bound (after its file_ino_bits bit) or file_dirs: the file id of generation gen. */
+static __always_inline int bind(void *map, const struct fg_inode *id, __u32 gen, __u32 slot,
+				__u32 origin)
 {
-	struct fg_binding b = {.slot = slot, .origin = origin};
+	struct fg_binding b = {.slot = slot, .origin = origin, .generation = gen};
 	__u32 bit = fg_ino_bit(id->ino), word = bit / 64;
 	__u64 *w = bpf_map_lookup_elem(&file_ino_bits, &word);
 	int err;
@@ -461,25 +479,25 @@ static __always_inline int bind(void *map, const struct fg_inode *id, __u32 slot
 	return err;
 }
 
-/* Files obj (fd of the opener, or -1) as a derived copy of slot and reports it, with the
- * path d names it by when d is not NULL. */
-static __always_inline void make_derived(const struct opener *o, const struct fg_inode *obj,
-					 __u32 slot, long fd, const struct opened *d)
+/* Files d->obj (fd: d->fd) as a derived copy of slot and reports it, with the path d names
+ * it by when path says so. */
+static __always_inline void make_derived(const struct opener *o, const struct opened *d,
+					 __u32 slot, bool path)
 {
 	struct fg_derived c = {.slot = slot, .tgid = o->tgid, .ts = bpf_ktime_get_boot_ns()};
 	struct fg_event *e;
 	int err;
 
-	err = bind(&file_bound, obj, slot, FG_ORIGIN_DERIVED);
-	if (!err && bpf_map_update_elem(&file_derived, obj, &c, BPF_ANY)) {
+	err = bind(&file_bound, &d->obj, d->gen, slot, FG_ORIGIN_DERIVED);
+	if (!err && bpf_map_update_elem(&file_derived, &d->obj, &c, BPF_ANY)) {
 		count_drop(FG_DROP_BIND);
 		err = -1;
 	}
-	e = event_new(FG_EV_DERIVED, slot, o, obj, fd);
+	e = event_new(FG_EV_DERIVED, slot, o, &d->obj, d->fd);
 	if (!e)
 		return;
 	e->error = err;
-	if (d)
+	if (path)
 		event_path(e, o, d);
 	bpf_ringbuf_submit(e, 0);
 }
@@ -491,20 +509,23 @@ static int derive_fd(__u32 fd, void *ctx)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct file *f = fd_file(t, fd);
-	struct opened d = {};
+	struct opened d = {.fd = fd};
+	struct inode *inode;
 	struct opener o;
 
 	if (!f)
 		return 0;
+	inode = kread(f, f_inode);
 	d.fmode = kread(f, f_mode);
-	d.regular = is_regular(kread(f, f_inode));
+	d.regular = is_regular(inode);
 	if (!copy_target(&d))
 		return 0;
-	d.obj = inode_id(kread(f, f_inode));
-	if (bpf_map_lookup_elem(&file_bound, &d.obj))
+	d.obj = inode_id(inode);
+	d.gen = inode_gen(inode);
+	if (binding_of(&file_bound, &d.obj, d.gen))
 		return 0;
 	o = task_opener(t);
-	make_derived(&o, &d.obj, *(__u32 *)ctx, fd, NULL);
+	make_derived(&o, &d, *(__u32 *)ctx, false);
 	return 0;
 }
 
@@ -653,6 +674,7 @@ static __always_inline struct fg_binding *bound_above(struct dentry *d)
 {
 	struct fg_binding *b;
 	struct dentry *p;
+	struct inode *dir;
 	struct fg_inode id;
 	int i;
 
@@ -661,8 +683,9 @@ static __always_inline struct fg_binding *bound_above(struct dentry *d)
 		p = kread(d, d_parent);
 		if (!p || p == d)
 			return NULL; /* root of its mount: bindings do not cross mounts */
-		id = inode_id(kread(p, d_inode));
-		b = bpf_map_lookup_elem(&file_dirs, &id);
+		dir = kread(p, d_inode);
+		id = inode_id(dir);
+		b = binding_of(&file_dirs, &id, inode_gen(dir));
 		if (b)
 			return b;
 		d = p;
@@ -679,20 +702,23 @@ static __always_inline bool adopt_created(const struct opener *o, const struct o
 					  struct dentry *dentry, bool kill, __u32 *ret_reason)
 {
 	struct fg_binding *b = bound_above(dentry);
-	struct dentry *parent;
+	struct dentry *parent_d;
+	struct inode *parent;
 	struct fg_inode dir;
 	struct fg_event *e;
-	__u32 slot;
+	__u32 slot, gen;
 	int err;
 
 	if (!b)
 		return false;
 	slot = b->slot;
-	parent = kread(dentry, d_parent);
-	dir = inode_id(kread(parent, d_inode));
-	err = bind(&file_bound, &d->obj, slot, FG_ORIGIN_DIR);
-	if (!err && !bpf_map_lookup_elem(&file_dirs, &dir))
-		err = bind(&file_dirs, &dir, slot, FG_ORIGIN_DIR);
+	parent_d = kread(dentry, d_parent);
+	parent = kread(parent_d, d_inode);
+	dir = inode_id(parent);
+	gen = inode_gen(parent);
+	err = bind(&file_bound, &d->obj, d->gen, slot, FG_ORIGIN_DIR);
+	if (!err && !binding_of(&file_dirs, &dir, gen))
+		err = bind(&file_dirs, &dir, gen, slot, FG_ORIGIN_DIR);
 	e = event_new(FG_EV_ADDED, slot, o, &d->obj, d->fd);
 	if (e) {
 		e->error = err;
@@ -748,7 +774,7 @@ static __always_inline void track_copy(const struct opener *o, const struct open
 	__u32 slot;
 
 	if (h && copy_target(d) && !(o->t && trusted(o->t)) && copy_slot(h->slots, &slot))
-		make_derived(o, &d->obj, slot, d->fd, d);
+		make_derived(o, d, slot, true);
 }
 
 /* ---- exec ----------------------------------------------------------------------------- */
@@ -777,7 +803,7 @@ static int exec_fd(__u32 fd, void *ctx)
 	if (!maybe_bound(kread(inode, i_ino)))
 		return 0;
 	s->obj = inode_id(inode);
-	b = bpf_map_lookup_elem(&file_bound, &s->obj);
+	b = binding_of(&file_bound, &s->obj, inode_gen(inode));
 	if (!b || !fg_rule_get(&file_rules, b->slot, &s->rule) || !fg_wants_app(&s->rule) ||
 	    !fg_app_refused(&s->rule, fg_app_listed(&file_apps, &s->rule, &s->exe)))
 		return 0;
@@ -857,7 +883,8 @@ static __always_inline int on_call(struct pt_regs *regs, long nr, long fd)
 	inode = kread(file, f_inode);
 	if (maybe_bound(kread(inode, i_ino))) {
 		d.obj = inode_id(inode);
-		b = bpf_map_lookup_elem(&file_bound, &d.obj);
+		d.gen = inode_gen(inode);
+		b = binding_of(&file_bound, &d.obj, d.gen);
 	}
 	/* no contract touches it: only a created or written file can become one's */
 	if (!b)
@@ -870,6 +897,7 @@ static __always_inline int on_call(struct pt_regs *regs, long nr, long fd)
 		return 0;
 	}
 	d.obj = inode_id(inode);
+	d.gen = inode_gen(inode);
 	d.regular = is_regular(inode);
 	d.upath = path_arg(regs, compat, c);
 	if (creating && adopt_created(&o, &d, kread(file, f_path.dentry), true, &reason))
@@ -892,7 +920,7 @@ static __always_inline int on_destroy(struct inode *inode)
 	if (!inode || !maybe_bound(inode->i_ino))
 		return 0;
 	obj = inode_id(inode);
-	b = bpf_map_lookup_elem(&file_bound, &obj);
+	b = binding_of(&file_bound, &obj, inode->i_generation);
 	if (!b)
 		return 0;
 	o = task_opener(bpf_get_current_task_btf());
@@ -956,7 +984,8 @@ int BPF_PROG(file_open_lsm, struct file *file, int ret)
 		return ret;
 	if (maybe_bound(inode->i_ino)) {
 		d.obj = inode_id(inode);
-		b = bpf_map_lookup_elem(&file_bound, &d.obj);
+		d.gen = inode->i_generation;
+		b = binding_of(&file_bound, &d.obj, d.gen);
 	}
 	if (!b)
 		creating = file->f_flags & O_CREAT;
@@ -966,6 +995,7 @@ int BPF_PROG(file_open_lsm, struct file *file, int ret)
 	if (b)
 		return decide_bound(&o, &d, b->slot, file->f_flags & O_TRUNC, true) ? -EPERM : 0;
 	d.obj = inode_id(inode);
+	d.gen = inode->i_generation;
 	d.regular = is_regular(inode);
 	if (creating && adopt_created(&o, &d, file->f_path.dentry, false, &reason))
 		return reason ? -EPERM : 0;
@@ -1042,26 +1072,45 @@ int file_trust_self(void *ctx)
 	return bpf_map_update_elem(&file_trusted, &zero, &agent, BPF_ANY);
 }
 
+/* Run by the agent (bpf_prog_test_run): the generation of the file of one of its fds. */
+SEC("syscall")
+int file_generation(struct fg_fd_generation *ask)
+{
+	struct file *f = fd_file(bpf_get_current_task_btf(), ask->fd);
+
+	if (!f)
+		return -EBADF;
+	ask->generation = inode_gen(kread(f, f_inode));
+	return 0;
+}
+
 /*
  * Run by the agent for a workload of `pepctl run` (struct fg_ask): decided as the hooks
  * decide an open by the workload itself, with the same maps, and reported as the workload's.
  * A file created under a bound directory was bound by the hook when the agent created it.
+ * The generation comes from the agent's fd of the file; a removal, for which the agent has
+ * none, is decided by the number alone (a binding of a deleted file refuses it: fail-closed).
  */
 SEC("syscall")
 int file_decide(struct fg_ask *ask)
 {
 	struct opener o = {.ask = ask, .exe = ask->exe, .tgid = ask->tgid};
 	struct opened d = {.obj = ask->object, .fmode = ask->fmode, .fd = -1};
-	__u32 reason = FG_R_NONE, slot;
+	struct file *f = ask->fd >= 0 ? fd_file(bpf_get_current_task_btf(), ask->fd) : NULL;
+	__u32 reason = FG_R_NONE, slot, flags = ask->flags;
 	struct fg_binding *b;
 
-	d.regular = ask->flags & FG_ASK_REGULAR;
-	b = bpf_map_lookup_elem(&file_bound, &d.obj);
+	d.regular = flags & FG_ASK_REGULAR;
+	if (f) {
+		d.gen = inode_gen(kread(f, f_inode));
+		b = binding_of(&file_bound, &d.obj, d.gen);
+	} else {
+		b = bpf_map_lookup_elem(&file_bound, &d.obj);
+	}
 	if (b) {
 		slot = b->slot;
-		reason = decide_bound(&o, &d, slot, ask->flags & FG_ASK_DESTROY,
-				      ask->flags & FG_ASK_OPEN);
-	} else if (ask->flags & FG_ASK_OPEN && d.fmode & FG_FMODE_WRITE) {
+		reason = decide_bound(&o, &d, slot, flags & FG_ASK_DESTROY, flags & FG_ASK_OPEN);
+	} else if (flags & FG_ASK_OPEN && d.fmode & FG_FMODE_WRITE) {
 		track_copy(&o, &d);
 	}
 	ask->reason = reason;

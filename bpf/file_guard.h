@@ -7,7 +7,11 @@
  *
  * Objects are (dev, ino). dev is the KERNEL encoding of super_block->s_dev,
  * major << 20 | minor (MINORBITS in include/linux/kdev_t.h), not glibc's st_dev:
- * user space converts with file_guard__kdev(). Times are bpf_ktime_get_boot_ns()
+ * user space converts with file_guard__kdev(). A deleted file's inode number is given to a
+ * new file (ext4 does so at once), so a binding also keeps inode->i_generation, which the
+ * filesystem draws anew for each file it gives a number (ext4, tmpfs; not ramfs, overlayfs:
+ * docs/file-guard.md): a binding of another generation is not the file's (struct
+ * fg_binding). Times are bpf_ktime_get_boot_ns()
  * (CLOCK_BOOTTIME: counts suspend, never jumps); the agent converts wall clock.
  *
  * Every map is pinned by name under the pin root, so enforcement and counters outlive the
@@ -117,7 +121,24 @@ enum fg_origin {
  */
 struct fg_binding {
 	__u32 slot;
-	__u32 origin; /* enum fg_origin */
+	__u32 origin;	  /* enum fg_origin */
+	__u32 generation; /* inode->i_generation of the file bound */
+};
+
+/*
+ * A binding whose generation differs from the inode's was made for a file since deleted
+ * behind the agent's back (rm while the agent was down, a copy removed by its holder),
+ * whose number the filesystem gave to this one: the programs treat it as absent. They do
+ * not delete it (a delete could race with a binding of the new file and remove that one):
+ * it stays until the file of that number is bound, or the slot is cleared.
+ *
+ * file_generation: a SEC("syscall") program the agent runs to learn the generation of a
+ * file it binds, from an fd of its own (O_PATH will do): the ioctl for it,
+ * FS_IOC_GETVERSION, is missing on tmpfs. Returns 0, or -EBADF if fd is not open.
+ */
+struct fg_fd_generation {
+	__s32 fd;	  /* in: the agent's */
+	__u32 generation; /* out */
 };
 
 /* file_apps: HASH {slot, generation, executable} -> __u8 1. The rule's generation selects
@@ -190,6 +211,7 @@ struct fg_ask {
 	__u32 tgid;		/* its process, */
 	__u32 uid;		/* its uid: as the kernel numbers them (initial namespaces) */
 	__u32 reason;		/* out: enum fg_reason */
+	__s32 fd;		/* the agent's fd of object, or -1: see file_decide */
 	char comm[FG_COMM_LEN];
 	char path[FG_PATH_LEN]; /* where the file is: for the event of a derived copy */
 };
