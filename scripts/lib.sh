@@ -23,6 +23,16 @@ pep_require_kernel() {
 	exit 0
 }
 
+# pep_test_dirs NAME: a test's own places, all named after NAME and removed by its cleanup: W (a
+# new directory under /tmp), CG (its cgroup under cgroot), PINS (its pin root under bpffs),
+# SOCK (the admin socket of its agent, in W). After pep_require_kernel.
+pep_test_dirs() {
+	W=$(mktemp -d "/tmp/pep-$1-test.XXXXXX")
+	CG="$cgroot/pep-$1-test-$$"
+	PINS="$bpffs/pep-$1-test-$$"
+	SOCK="$W/admin.sock"
+}
+
 # pep_sign OUT TEMPLATE PKI [variant.py args]: the template, changed by variant.py, signed by
 # the provider and the consumer of the test PKI in PKI (tests/vectors/mkpki.sh).
 pep_sign() {

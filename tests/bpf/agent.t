@@ -15,10 +15,7 @@ pepctl_bin="$here/$out/pepctl"
 . "$here/scripts/lib.sh"
 pep_require_kernel # or skip; sets cgroot and bpffs
 
-W=$(mktemp -d /tmp/pep-agent-test.XXXXXX)
-CG="$cgroot/pep-test-$$"
-PINS="$bpffs/pep-test-$$"
-SOCK="$W/admin.sock"
+pep_test_dirs agent # W, CG, PINS, SOCK
 agent_pid=
 
 cleanup() {

@@ -9,28 +9,12 @@ set -u
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUTPUT:-.output}
-n=0
-failed=0
+. "$here/tests/tap.sh"
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-quiet() { "$@" >/dev/null 2>&1; }
-check() { # check NAME COMMAND...: ok when COMMAND succeeds
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-
-if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; fi
 . "$here/scripts/lib.sh"
-cgroot=$(cgroup2_mount)
-bpffs=$(bpffs_mount)
-[ -n "$cgroot" ] || { echo "1..0 # SKIP cgroup v2 is not mounted"; exit 0; }
-[ -n "$bpffs" ] || { echo "1..0 # SKIP bpffs is not mounted (scripts/kernel-setup.sh)"; exit 0; }
+pep_require_kernel # or skip; sets cgroot and bpffs
 
-W=$(mktemp -d /tmp/pep-confine-test.XXXXXX)
-CG="$cgroot/pep-test-$$"
-PINS="$bpffs/pep-test-$$"
+pep_test_dirs confine # W, CG, PINS, SOCK
 agent_pid=
 
 cleanup() {
@@ -49,7 +33,7 @@ kept=$(printf '%016x' $(((1 << 1) | (1 << 2) | (1 << 3) | (1 << 6) | (1 << 7) | 
 mkdir -p "$CG" "$W/trust"
 
 check "the agent starts (confine = yes by default)" \
-	pep_start_agent "$W/state" "$PINS" "$W/admin.sock" "$W/trust" "$CG" "$W/agent.log"
+	pep_start_agent "$W/state" "$PINS" "$SOCK" "$W/trust" "$CG" "$W/agent.log"
 check "  it says it confined itself" grep -q "confined: 7 capabilities kept" "$W/agent.log"
 check "  a seccomp filter (Seccomp: 2) and no new privileges" \
 	[ "$(status Seccomp)" = 2 ] && [ "$(status NoNewPrivs)" = 1 ]
@@ -58,17 +42,16 @@ check "  effective and permitted capabilities: only the kept ones ($kept)" \
 check "  the bounding set too, nothing inherited or ambient" \
 	[ "$(status CapBnd)" = "$kept" ] && [ "$(status CapInh)" = 0000000000000000 ] &&
 	[ "$(status CapAmb)" = 0000000000000000 ]
-check "  it still answers (pepctl status)" quiet "$pep_bin/pepctl" --socket "$W/admin.sock" status
+check "  it still answers (pepctl status)" quiet "$pep_bin/pepctl" --socket "$SOCK" status
 stop
 check "  SIGTERM: a clean shutdown under the filter" grep -q "shutting down" "$W/agent.log"
 check "  no call was off the list" bash -c "! grep -q 'not on the allow-list' '$W/agent.log'"
 
 check "with --confine no the agent keeps what it was started with" \
-	pep_start_agent "$W/state" "$PINS" "$W/admin.sock" "$W/trust" "$CG" "$W/agent.log" \
+	pep_start_agent "$W/state" "$PINS" "$SOCK" "$W/trust" "$CG" "$W/agent.log" \
 	--confine no
 check "  no filter, every capability" \
 	[ "$(status Seccomp)" = 0 ] && [ "$(status CapEff)" = "$(awk '$1 == "CapEff:" { print $2 }' /proc/self/status)" ]
 stop
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done

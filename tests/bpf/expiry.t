@@ -25,10 +25,7 @@ for tool in python3 openssl curl; do
 	command -v $tool >/dev/null || { echo "1..0 # SKIP $tool missing"; exit 0; }
 done
 
-W=$(mktemp -d /tmp/pep-expiry-test.XXXXXX)
-CG="$cgroot/pep-test-$$"
-PINS="$bpffs/pep-test-$$"
-SOCK="$W/admin.sock"
+pep_test_dirs expiry # W, CG, PINS, SOCK
 agent_pid=
 serve_pid=
 

@@ -18,10 +18,7 @@ pepctl_bin="$here/$out/pepctl"
 . "$here/scripts/lib.sh"
 pep_require_kernel # or skip; sets cgroot and bpffs
 
-W=$(mktemp -d /tmp/pep-journal-test.XXXXXX)
-CG="$cgroot/pep-journal-test-$$"
-PINS="$bpffs/pep-journal-test-$$"
-SOCK="$W/admin.sock"
+pep_test_dirs journal # W, CG, PINS, SOCK
 J="$W/state/journal"
 agent_pid=
 load=()

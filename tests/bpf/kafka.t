@@ -18,10 +18,7 @@ pepctl_bin="$here/$out/pepctl"
 . "$here/scripts/lib.sh"
 pep_require_kernel # or skip; sets cgroot and bpffs
 
-W=$(mktemp -d /tmp/pep-kafka-test.XXXXXX)
-CG="$cgroot/pep-kafka-test-$$"
-PINS="$bpffs/pep-kafka-test-$$"
-SOCK="$W/admin.sock"
+pep_test_dirs kafka # W, CG, PINS, SOCK
 J="$W/state/journal"
 agent_pid=
 broker_pid=

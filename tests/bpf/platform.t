@@ -22,10 +22,7 @@ for tool in /usr/bin/python3 curl openssl; do
 	command -v $tool >/dev/null || { echo "1..0 # SKIP $tool missing"; exit 0; }
 done
 
-W=$(mktemp -d /tmp/pep-platform-test.XXXXXX)
-CG="$cgroot/pep-test-$$"
-PINS="$bpffs/pep-test-$$"
-SOCK="$W/admin.sock"
+pep_test_dirs platform # W, CG, PINS, SOCK
 agent_pid=
 serve_pid=
 

@@ -8,17 +8,12 @@
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUTPUT:-.output}
-. "$here/scripts/lib.sh"
 . "$here/tests/tap.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; }
-[ -n "$(cgroup2_mount)" ] && [ -n "$(bpffs_mount)" ] ||
-	{ echo "1..0 # SKIP cgroup v2 or bpffs not mounted"; exit 0; }
+. "$here/scripts/lib.sh"
+pep_require_kernel # or skip; sets cgroot and bpffs
 
-W=$(mktemp -d /tmp/pep-replace-test.XXXXXX)
-CG="$(cgroup2_mount)/pep-replace-$$"
-PINS="$(bpffs_mount)/pep-replace-$$"
-SOCK="$W/admin.sock"
+pep_test_dirs replace # W, CG, PINS, SOCK
 agent_pid=
 loops=()
 cleanup() {

@@ -21,10 +21,7 @@ for tool in /usr/bin/python3 openssl; do
 	command -v $tool >/dev/null || { echo "1..0 # SKIP $tool missing"; exit 0; }
 done
 
-W=$(mktemp -d /tmp/pep-report-test.XXXXXX)
-CG="$cgroot/pep-report-test-$$"
-PINS="$bpffs/pep-report-test-$$"
-SOCK="$W/admin.sock"
+pep_test_dirs report # W, CG, PINS, SOCK
 T=$W/tls
 agent_pid=
 serve_pid=
