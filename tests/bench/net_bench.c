@@ -10,6 +10,8 @@
  *   without   no program attached (the guard unpinned and destroyed: detached)
  *   holder    the guard attached to our cgroup, this process a holder of slot 0
  *   other     the guard attached, this process not a holder (the path everyone else takes)
+ *   empty     a program that only returns "allow", attached to sendmsg4 instead: the floor
+ *             any cgroup program costs on this kernel, which no rule set can go below
  * and then nftables: an output chain with `ip daddr != @allowed udp dport PORT drop` over
  * an interval set of the same prefixes (our packets do one set lookup and pass; other
  * traffic of the machine is never dropped, the port does not match) against no chain.
@@ -46,7 +48,7 @@
 #define PIN	"/sys/fs/bpf/pep-net-bench"
 #define TABLE	"inet pep_net_bench"
 
-enum mode { WITHOUT, HOLDER, OTHER, NFT_WITHOUT, NFT_WITH, MODES };
+enum mode { WITHOUT, HOLDER, OTHER, EMPTY, NFT_WITHOUT, NFT_WITH, MODES };
 
 static double samples[MODES][ROUNDS * BATCHES];
 static int n_samples[MODES];
@@ -144,6 +146,27 @@ static void set_holder(struct net_guard *ng, int on)
 	close(fd);
 }
 
+/* r0 = 1 (allow); exit: a cgroup sendmsg4 program that does nothing. */
+static void measure_empty(void)
+{
+	const struct bpf_insn allow[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_CGROUP_UDP4_SENDMSG);
+	int prog = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "empty_sendmsg4", "GPL", allow, 2,
+				 &o);
+	int cg = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (prog < 0 || cg < 0 || bpf_prog_attach(prog, cg, BPF_CGROUP_UDP4_SENDMSG, 0))
+		die("empty program");
+	measure(EMPTY);
+	if (bpf_prog_detach2(prog, cg, BPF_CGROUP_UDP4_SENDMSG))
+		die("empty program detach");
+	close(cg);
+	close(prog);
+}
+
 static void bpf_round(int r, int n_rules)
 {
 	int k;
@@ -151,6 +174,7 @@ static void bpf_round(int r, int n_rules)
 	for (k = 0; k < 2; k++) {
 		if ((r + k) % 2 == 0) {
 			measure(WITHOUT);
+			measure_empty();
 		} else {
 			struct net_guard *ng = guard_up(n_rules);
 
@@ -313,9 +337,12 @@ static double median(enum mode m)
 static void report(int n_rules, int have_nft)
 {
 	double without = median(WITHOUT), holder = median(HOLDER), other = median(OTHER);
+	double empty = median(EMPTY);
 
-	printf("%6d rules  without %5.0f ns  holder %5.0f ns %.3fx  non-holder %5.0f ns %.3fx",
-	       n_rules, without, holder, holder / without, other, other / without);
+	printf("%6d rules  without %5.0f ns  holder %5.0f ns %.3fx  non-holder %5.0f ns %.3fx"
+	       "  empty program %5.0f ns %.3fx (holder %.3fx of it)",
+	       n_rules, without, holder, holder / without, other, other / without, empty,
+	       empty / without, holder / empty);
 	if (have_nft)
 		printf("  | nftables %5.0f ns vs %5.0f ns %.3fx", median(NFT_WITH),
 		       median(NFT_WITHOUT), median(NFT_WITH) / median(NFT_WITHOUT));
