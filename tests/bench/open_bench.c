@@ -6,7 +6,9 @@
  * (every open of it is decided and reported). Each round measures both files without the
  * programs and with them (load, bind, attach; then unpin and destroy, which detaches),
  * alternating which comes first, in batches of BATCH opens; the medians of the per-open
- * batch times give the ratios. Events are drained between batches, outside the timing.
+ * batch times give the ratios. Events are drained between batches, outside the timing. An
+ * empty tp_btf/sys_exit program is measured in the same rounds: the floor any program on
+ * sys_exit costs on this kernel, which the guard cannot go below.
  * Pin the process to one core (run.sh uses taskset): unpinned runs vary by +-20% here.
  * Pins live on a private bpffs in a private mount namespace, gone when the bench ends.
  */
@@ -22,6 +24,7 @@
 #include <sys/mount.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "bpf/file_guard.h"
 #include "agent/file_guard.h"
@@ -31,7 +34,7 @@
 #define PIN	"/sys/fs/bpf/pep-bench"
 
 enum { PLAIN, BOUND, FILES };
-enum { WITHOUT, WITH, MODES };
+enum { WITHOUT, WITH, EMPTY, MODES };
 
 static double samples[MODES][FILES][64 * BATCHES];
 static int n_samples[MODES][FILES];
@@ -97,6 +100,32 @@ static void guard_down(struct file_guard *fg)
 	(void)unlink(path);
 }
 
+/* r0 = 0; exit, at tp_btf/sys_exit: what any program there costs, doing nothing. */
+static void measure_empty(const char *plain)
+{
+	const struct bpf_insn nothing[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id = vmlinux ? btf__find_by_name_kind(vmlinux, "btf_trace_sys_exit", BTF_KIND_TYPEDEF)
+			 : -1;
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_RAW_TP,
+		    .attach_btf_id = id);
+	int prog = id > 0 ? bpf_prog_load(BPF_PROG_TYPE_TRACING, "empty_sys_exit", "GPL", nothing,
+					  2, &o) : -1;
+	int link = prog >= 0 ? bpf_raw_tracepoint_open(NULL, prog) : -1;
+
+	btf__free(vmlinux);
+	if (link < 0) {
+		fprintf(stderr, "open_bench: empty program not attached\n");
+		exit(1);
+	}
+	measure(NULL, plain, EMPTY, PLAIN);
+	close(link);
+	close(prog);
+}
+
 static void round_of(int r, const char *plain, const char *bound)
 {
 	int k, mode;
@@ -112,6 +141,7 @@ static void round_of(int r, const char *plain, const char *bound)
 		} else {
 			measure(NULL, plain, WITHOUT, PLAIN);
 			measure(NULL, bound, WITHOUT, BOUND);
+			measure_empty(plain);
 		}
 	}
 }
@@ -203,6 +233,10 @@ int main(int argc, char **argv)
 	       BATCH, sched_getcpu());
 	report("of a file no contract touches:", PLAIN);
 	report("of a bound file, allowed app:", BOUND);
+	printf("open+close %-34s without %6.0f ns  with %6.0f ns  ratio %.3f (the file guard "
+	       "%.3f of it)\n", "with an empty sys_exit program:", median(WITHOUT, PLAIN),
+	       median(EMPTY, PLAIN), median(EMPTY, PLAIN) / median(WITHOUT, PLAIN),
+	       median(WITH, PLAIN) / median(EMPTY, PLAIN));
 	(void)unlink(plain);
 	(void)unlink(bound);
 	(void)rmdir(dir);
