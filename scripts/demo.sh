@@ -45,6 +45,11 @@ start_agent() {
 read_csv() { /usr/bin/python3 -c "import sys; sys.stdout.write(open('$W/data/research.csv').read())"; }
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it loads BPF programs)" >&2; exit 1; }
+# The demo's output goes through a pipe, also when it is redirected to a file: the listed
+# application prints the data, so a file it writes to becomes a derived copy of the product
+# (docs/file-guard.md), and the exec check would then stop every unlisted program the demo
+# starts with that file still open as its stdout.
+exec > >(cat) 2>&1
 
 say "A provider and a consumer sign a contract: /usr/bin/python3 and /usr/bin/sqlite3 may read"
 echo "the product P-RESEARCH-CSV 5 times, holders may not send it anywhere, delete at the end."
