@@ -262,14 +262,18 @@ struct doomed_list {
 };
 
 static int doom(struct doomed_list *l, const char *path, uint64_t dev, uint64_t ino,
-		const char *origin)
+		const char *origin, bool under_dir)
 {
 	struct doomed_file *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	uint32_t gen;
 
 	if (!v)
 		return -ENOMEM;
 	l->v = v;
-	v[l->n] = (struct doomed_file){ strdup(path), dev, ino, origin };
+	v[l->n] = (struct doomed_file){ strdup(path), dev, ino, -1, under_dir, origin };
+	/* read now, while the programs still keep it: the file is unbound just before it goes */
+	if (!guards__bound_generation(l->a->guards, dev, ino, &gen))
+		v[l->n].generation = gen;
 	return v[l->n].path ? (l->n++, 0) : -ENOMEM;
 }
 
@@ -278,7 +282,7 @@ static __thread struct doomed_list *walking;
 
 static int doom_tree_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	return type == FTW_F ? doom(walking, path, st->st_dev, st->st_ino, "bound") : 0;
+	return type == FTW_F ? doom(walking, path, st->st_dev, st->st_ino, "bound", true) : 0;
 }
 
 static int doom_copy(void *ctx, uint64_t dev, uint64_t ino)
@@ -289,8 +293,8 @@ static int doom_copy(void *ctx, uint64_t dev, uint64_t ino)
 
 	/* A copy whose path was never seen is still listed: the proof says it was not found. */
 	if (store__copy_path(l->a->store, l->id, dev, ino, &path) < 0)
-		return doom(l, "(path unknown)", dev, ino, "derived");
-	err = doom(l, path, dev, ino, "derived");
+		return doom(l, "(path unknown)", dev, ino, "derived", false);
+	err = doom(l, path, dev, ino, "derived", false);
 	free(path);
 	return err;
 }
@@ -305,7 +309,7 @@ static int collect_doomed(struct agent *a, int slot, const struct contract_rules
 		if (lstat(r->paths[i], &st) < 0)
 			continue; /* already gone */
 		if (!S_ISDIR(st.st_mode)) {
-			err = doom(l, r->paths[i], st.st_dev, st.st_ino, "bound");
+			err = doom(l, r->paths[i], st.st_dev, st.st_ino, "bound", false);
 			continue;
 		}
 		walking = l;
@@ -322,11 +326,17 @@ static int unbind_file(void *ctx, uint64_t dev, uint64_t ino)
 	return guards__unbind(((struct agent *)ctx)->guards, dev, ino);
 }
 
+static int file_generation(void *ctx, int fd, uint32_t *ret_gen)
+{
+	return guards__generation(((struct agent *)ctx)->guards, fd, ret_gen);
+}
+
 /* Deletes the product's files and copies; the slot is given up only when all are gone,
  * since a terminated contract's files must stay unopenable while they exist. */
 static int run_deletion(struct agent *a, const char *id, int slot, const struct contract_rules *r,
 			cJSON **ret_proof)
 {
+	struct destruction_kernel k = { unbind_file, file_generation, a };
 	struct doomed_list l = { a, id, NULL, 0 };
 	cJSON *proof = NULL;
 	char *text;
@@ -334,7 +344,7 @@ static int run_deletion(struct agent *a, const char *id, int slot, const struct 
 
 	err = collect_doomed(a, slot, r, &l);
 	if (!err) {
-		proof = destruction__run(id, l.v, l.n, unbind_file, a, a->node_key);
+		proof = destruction__run(id, l.v, l.n, &k, a->node_key);
 		err = proof ? 0 : -errno;
 	}
 	text = proof ? cJSON_PrintUnformatted(proof) : NULL;

@@ -69,36 +69,49 @@ static bool is_file(const char *path, const struct doomed_file *f)
 	return lstat(path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino;
 }
 
-/* Steps 2-5 for one file already moved aside; fills the proof entry. */
-static const char *destroy_moved(const char *moved, const struct doomed_file *f, unbind_fn unbind,
-				 void *ctx, cJSON *entry)
+/* Why the file of fd is not the one bound, or NULL if it is. */
+static const char *not_the_file(int fd, const struct doomed_file *f,
+				const struct destruction_kernel *k)
+{
+	struct stat st;
+	uint32_t gen;
+
+	if (fstat(fd, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino)
+		return "the path no longer names the bound file";
+	if (f->generation < 0 && f->under_dir)
+		return NULL; /* no binding to compare with (a file moved into a bound directory) */
+	if (f->generation < 0)
+		return "the path no longer names the bound file (the file there is not bound)";
+	if (k->generation(k->ctx, fd, &gen) < 0)
+		return "could not read its inode generation";
+	/* The bound file's inode was freed and its number given to this one, or its generation
+	 * was changed by its owner (FS_IOC_SETVERSION): either way not what is bound. */
+	if (gen != f->generation)
+		return "another file now has this name and inode number (another generation): it "
+		       "is not the bound file, which this path no longer names; left as it is, "
+		       "not read";
+	return NULL;
+}
+
+/* Steps 3-6 for one file already checked (fd) and moved aside; fills the proof entry. */
+static const char *destroy_moved(const char *moved, int fd, const struct doomed_file *f,
+				 const struct destruction_kernel *k, cJSON *entry)
 {
 	struct stat st;
 	char hex[65] = "";
 	uint64_t size = 0;
-	int fd;
 
-	/* Out of everyone's reach now: forget it in the kernel before opening it, or the
-	 * terminated contract's guard would refuse the agent's own open. */
+	/* fd keeps the inode alive, so the same number here is the same file. */
 	if (!is_file(moved, f))
 		return "moved file is not the one bound (changed under the agent)";
 	/* A hard link elsewhere would keep the content after the unlink. Still bound, the file
 	 * stays refused to everyone under every name (the slot is kept: contracts.c). */
-	if (lstat(moved, &st) == 0 && st.st_nlink > 1)
+	if (fstat(fd, &st) < 0 || st.st_nlink > 1)
 		return "it has another name (a hard link): the unlink would not remove the content";
-	if (unbind(ctx, f->dev, f->ino) < 0)
+	if (k->unbind(k->ctx, f->dev, f->ino) < 0)
 		return "could not unbind it in the kernel";
-	fd = open(moved, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino) {
-		if (fd >= 0)
-			close(fd);
-		return "moved file is not the one bound (changed under the agent)";
-	}
-	if (hash_file(fd, hex, &size) < 0) {
-		close(fd);
+	if (hash_file(fd, hex, &size) < 0)
 		return "could not read it to record its digest";
-	}
-	close(fd);
 	cJSON_AddNumberToObject(entry, "size", (double)size);
 	cJSON_AddStringToObject(entry, "sm3", hex);
 	if (unlink(moved) < 0)
@@ -108,21 +121,26 @@ static const char *destroy_moved(const char *moved, const struct doomed_file *f,
 	return NULL;
 }
 
-static bool destroy_one(const struct doomed_file *f, unbind_fn unbind, void *ctx, cJSON *entry)
+static bool destroy_one(const struct doomed_file *f, const struct destruction_kernel *k,
+			cJSON *entry)
 {
+	/* O_NONBLOCK: a fifo now at the path must not hang the termination */
+	int fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	char *moved = NULL;
 	const char *why;
 
-	if (!is_file(f->path, f))
-		why = "the path no longer names the bound file";
-	else if (!(moved = move_aside(f->path)))
+	why = fd < 0 ? "the path no longer names the bound file" : not_the_file(fd, f, k);
+	if (!why && !(moved = move_aside(f->path)))
 		why = "could not move it out of reach";
-	else
-		why = destroy_moved(moved, f, unbind, ctx, entry);
+	else if (!why)
+		why = destroy_moved(moved, fd, f, k, entry);
+	/* not deleted: put it back where it was, unless a new file took the name meanwhile */
 	if (moved && why && is_file(moved, f))
-		(void)rename(moved, f->path); /* not deleted: put it back where it was */
+		(void)renameat2(AT_FDCWD, moved, AT_FDCWD, f->path, RENAME_NOREPLACE);
 	if (moved)
 		(void)rmdir(dirname(moved));
+	if (fd >= 0)
+		close(fd);
 	cJSON_AddBoolToObject(entry, "deleted", !why);
 	if (why)
 		cJSON_AddStringToObject(entry, "error", why);
@@ -158,7 +176,7 @@ static int sign_proof(cJSON *proof, EVP_PKEY *key)
 }
 
 cJSON *destruction__run(const char *contract_id, const struct doomed_file *files, size_t n,
-			unbind_fn unbind, void *ctx, EVP_PKEY *node_key)
+			const struct destruction_kernel *k, EVP_PKEY *node_key)
 {
 	cJSON *proof = cJSON_CreateObject(), *list;
 	char when[32];
@@ -180,7 +198,7 @@ cJSON *destruction__run(const char *contract_id, const struct doomed_file *files
 		cJSON_AddNumberToObject(entry, "dev", (double)files[i].dev);
 		cJSON_AddNumberToObject(entry, "ino", (double)files[i].ino);
 		cJSON_AddStringToObject(entry, "origin", files[i].origin);
-		complete &= destroy_one(&files[i], unbind, ctx, entry);
+		complete &= destroy_one(&files[i], k, entry);
 		cJSON_AddItemToArray(list, entry);
 	}
 	cJSON_AddBoolToObject(proof, "complete", complete);

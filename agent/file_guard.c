@@ -602,8 +602,7 @@ int file_guard__inode_of(const char *path, struct fg_inode *ret_id)
 	return 0;
 }
 
-/* The generation of fd's file (file_guard.h: file_generation). */
-static int fd_generation(struct file_guard *fg, int fd, __u32 *ret_gen)
+int file_guard__generation(struct file_guard *fg, int fd, __u32 *ret_gen)
 {
 	struct fg_fd_generation ask = {.fd = fd};
 	int err, ret = -EBADF;
@@ -627,7 +626,7 @@ static int bind_one(struct file_guard *fg, __u32 slot, const char *path)
 
 	if (fd < 0)
 		return -errno;
-	err = fstat(fd, &st) ? -errno : fd_generation(fg, fd, &b.generation);
+	err = fstat(fd, &st) ? -errno : file_guard__generation(fg, fd, &b.generation);
 	(void)close(fd);
 	if (err)
 		return err;
@@ -683,6 +682,16 @@ int file_guard__bind(struct file_guard *fg, __u32 slot, const char *path)
 	if (nftw(path, bind_visit, 16, FTW_PHYS) < 0)
 		return -errno;
 	return walk.err;
+}
+
+int file_guard__binding(struct file_guard *fg, const struct fg_inode *id, struct fg_binding *ret)
+{
+	struct fg_inode k = *id;
+
+	k.pad = 0;
+	if (!bpf_map__lookup_elem(fg->skel->maps.file_bound, &k, sizeof(k), ret, sizeof(*ret), 0))
+		return 0;
+	return bpf_map__lookup_elem(fg->skel->maps.file_dirs, &k, sizeof(k), ret, sizeof(*ret), 0);
 }
 
 int file_guard__unbind(struct file_guard *fg, const struct fg_inode *id)

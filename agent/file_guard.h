@@ -22,6 +22,7 @@ struct fg_inode;
 struct fg_event;
 struct fg_derived;
 struct fg_ask;
+struct fg_binding;
 
 /* Called by file_guard__poll() for each event; a non-zero return stops the poll. */
 typedef int (*file_guard_event_fn)(void *ctx, const struct fg_event *e);
@@ -88,6 +89,10 @@ __u32 file_guard__kdev(dev_t st_dev);
 /* Binds a file, or a directory and everything under it now (later files: file_dirs).
  * On error part of it may be bound: file_guard__clear_slot() undoes. */
 int file_guard__bind(struct file_guard *fg, __u32 slot, const char *path);
+/* The generation of the file of the caller's fd (the file_generation program). */
+int file_guard__generation(struct file_guard *fg, int fd, __u32 *ret_gen);
+/* The binding of an object in file_bound, else file_dirs, whatever its generation; -ENOENT. */
+int file_guard__binding(struct file_guard *fg, const struct fg_inode *id, struct fg_binding *ret);
 /* Forgets an object: file_bound, file_dirs and file_derived (after deleting a copy). */
 int file_guard__unbind(struct file_guard *fg, const struct fg_inode *id);
 /* Calls fn for each derived copy until it returns non-zero (that value is returned). */

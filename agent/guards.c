@@ -372,6 +372,22 @@ int guards__unbind(struct guards *e, uint64_t dev, uint64_t ino)
 	return file_guard__unbind(e->fg, &id);
 }
 
+int guards__bound_generation(struct guards *e, uint64_t dev, uint64_t ino, uint32_t *ret_gen)
+{
+	struct fg_inode id = { .dev = file_guard__kdev((dev_t)dev), .ino = ino };
+	struct fg_binding b;
+	int err = file_guard__binding(e->fg, &id, &b);
+
+	if (!err)
+		*ret_gen = b.generation;
+	return err;
+}
+
+int guards__generation(struct guards *e, int fd, uint32_t *ret_gen)
+{
+	return file_guard__generation(e->fg, fd, ret_gen);
+}
+
 /* ---- workloads ------------------------------------------------------------------------ */
 
 void guards__set_workloads(struct guards *e, struct workloads *w)

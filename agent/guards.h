@@ -70,6 +70,10 @@ int guards__for_each_copy(struct guards *e, int slot,
 			    int (*fn)(void *ctx, uint64_t dev, uint64_t ino), void *ctx);
 /* Forgets one file (st_dev, st_ino) after it was deleted. */
 int guards__unbind(struct guards *e, uint64_t dev, uint64_t ino);
+/* The inode generation the kernel keeps for a bound file (st_dev, st_ino); -ENOENT if none. */
+int guards__bound_generation(struct guards *e, uint64_t dev, uint64_t ino, uint32_t *ret_gen);
+/* The inode generation of the file of the caller's fd, as the programs compare it. */
+int guards__generation(struct guards *e, int fd, uint32_t *ret_gen);
 /* The journal takes no records (full): from now on, until cleared, every use is refused,
  * in the kernel. */
 int guards__set_journal_full(struct guards *e, bool full);

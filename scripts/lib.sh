@@ -33,6 +33,15 @@ pep_test_dirs() {
 	SOCK="$W/admin.sock"
 }
 
+# pep_remove_test_dirs: what pep_test_dirs named, for a test's cleanup once its own processes
+# are stopped: the processes left in CG and the cgroups under it, then CG, PINS and W (kept
+# with PEP_TEST_KEEP set).
+pep_remove_test_dirs() {
+	pep_remove_cgroup "$CG"
+	rm -rf "$PINS"
+	[ -n "${PEP_TEST_KEEP:-}" ] || rm -rf "$W"
+}
+
 # pep_sign OUT TEMPLATE PKI [variant.py args]: the template, changed by variant.py, signed by
 # the provider and the consumer of the test PKI in PKI (tests/vectors/mkpki.sh).
 pep_sign() {
