@@ -245,13 +245,20 @@ static int find_generation(struct file_guard *fg)
 	return err == -ENOENT ? 0 : err;
 }
 
+/* Events without a path end before it in the ring (fg_event_size()): the callback gets them
+ * whole, with an empty path. */
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct file_guard *fg = ctx;
+	struct fg_event whole;
 
-	if (size < sizeof(struct fg_event))
+	if (size >= sizeof(whole))
+		return fg->on_event(fg->ctx, data);
+	if (size < FG_EVENT_SHORT)
 		return 0; /* not ours: cannot happen with our own ring */
-	return fg->on_event(fg->ctx, data);
+	memcpy(&whole, data, FG_EVENT_SHORT);
+	whole.path[0] = '\0';
+	return fg->on_event(fg->ctx, &whole);
 }
 
 static int open_events(struct file_guard *fg, const struct file_guard_opts *o)

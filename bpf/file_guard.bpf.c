@@ -391,11 +391,12 @@ static __always_inline bool copy_target(const struct opened *d)
 }
 
 /* An event about o and obj, the rest zero; NULL when the ring is full (counted). Ring memory
- * is not zeroed: every field is written here or by the caller. */
+ * is not zeroed: every field is written here or by the caller. kind is a literal, so the size
+ * reserved is a constant (the verifier wants one): a decision (kind 0, set later) is short. */
 static __always_inline struct fg_event *event_new(__u32 kind, __u32 slot, const struct opener *o,
 						  const struct fg_inode *obj, long fd)
 {
-	struct fg_event *e = bpf_ringbuf_reserve(&file_events, sizeof(*e), 0);
+	struct fg_event *e = bpf_ringbuf_reserve(&file_events, fg_event_size(kind), 0);
 	__u64 id;
 
 	if (!e) {
@@ -409,7 +410,8 @@ static __always_inline struct fg_event *event_new(__u32 kind, __u32 slot, const 
 	e->kind = kind;
 	e->slot = slot;
 	e->fd = fd;
-	e->path[0] = '\0';
+	if (fg_event_size(kind) == sizeof(*e))
+		e->path[0] = '\0';
 	if (o->ask) {
 		e->cgroup_id = o->ask->cgroup_id;
 		e->pid = o->ask->pid;

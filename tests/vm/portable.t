@@ -15,7 +15,7 @@ for f in /usr/bin/cat /usr/bin/head /usr/bin/cp /usr/bin/mkdir /usr/bin/python3 
 	"$py/encodings/__init__.py" "$py/encodings/aliases.py" "$py/encodings/utf_8.py"; do
 	files+=(--file "$f")
 done
-# PYTHONHOME: python3 need not look for the libraries left out. test_unrecordable starts ~700
-# processes to fill the ring buffer (about a minute under TCG); what it checks does not
+# PYTHONHOME: python3 need not look for the libraries left out. test_unrecordable starts ~2 200
+# processes to fill the ring buffer (minutes under TCG); what it checks does not
 # depend on the kernel's version, and it runs natively.
 vm_tap "$bin" "${files[@]}" -- env PYTHONHOME=/usr PEP_TEST_SKIP=test_unrecordable "$bin"
