@@ -36,6 +36,7 @@ static const char *const file_reasons[] = {
 	[FG_R_COUNT] = "count used up", [FG_R_FREQ] = "frequency limit",
 	[FG_R_NO_DELETE] = "deletion prohibited",
 	[FG_R_UNRECORDABLE] = "cannot be recorded (journal full)",
+	[FG_R_GENERATION] = "generation change refused",
 };
 
 static const char *const net_reasons[] = {

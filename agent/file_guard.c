@@ -31,7 +31,7 @@
 #include "agent/log.h"
 #include "agent/pins.h"
 
-#define FILE_GUARD_PROGS 8 /* attached at once: fork, exit and the lsm backend's six hooks */
+#define FILE_GUARD_PROGS 10 /* attached at once: fork, exit and the lsm backend's eight hooks */
 
 struct file_guard {
 	struct file_guard_bpf *skel;
@@ -136,15 +136,18 @@ static bool kernel_has(const struct btf *vmlinux, const char *func)
 
 /*
  * The hooks of one backend (bpf/file_guard.bpf.c): the sys_exit tracepoint, or the LSM
- * programs, which the portable kernel refuses to load at all; of those, file_ftruncate only
- * where the kernel has its hook (6.2 on; 6.1 calls path_truncate for ftruncate). Fork and
- * exit tracking and the agent's own programs run in both. Says how fd tables are read (the
- * weak bpf_rdonly_cast() in the object: plain loads from 6.2 on, a helper on 6.1).
+ * programs, which the portable kernel refuses to load at all; of those, file_ftruncate and
+ * file_ioctl_compat_lsm only where the kernel has their hooks (file_truncate 6.2 on: 6.1
+ * calls path_truncate for ftruncate; file_ioctl_compat 6.8 and backports: before it,
+ * file_ioctl sees 32-bit ioctls too). Fork and exit tracking and the agent's own programs run
+ * in both. Says how fd tables are read (the weak bpf_rdonly_cast() in the object: plain loads
+ * from 6.2 on, a helper on 6.1).
  */
 static void choose_programs(struct file_guard_bpf *skel, bool lsm)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf(); /* NULL: the load will say why */
 	bool ftruncate_hook = kernel_has(vmlinux, "bpf_lsm_file_truncate");
+	bool ioctl_compat_hook = kernel_has(vmlinux, "bpf_lsm_file_ioctl_compat");
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, skel->obj)
@@ -154,6 +157,8 @@ static void choose_programs(struct file_guard_bpf *skel, bool lsm)
 	}
 	(void)bpf_program__set_autoload(skel->progs.file_open_check, !lsm);
 	(void)bpf_program__set_autoload(skel->progs.file_ftruncate, lsm && ftruncate_hook);
+	(void)bpf_program__set_autoload(skel->progs.file_ioctl_compat_lsm,
+					lsm && ioctl_compat_hook);
 	log_info("file guard: %s backend; fd tables read %s%s", lsm ? "lsm" : "portable",
 		 kernel_has(vmlinux, "bpf_rdonly_cast")
 		     ? "with plain loads (bpf_rdonly_cast)"

@@ -15,7 +15,8 @@
  * - lsm: file_open_lsm refuses the open itself (-EPERM), file_exec_lsm an exec that would
  *   hand a bound file's fd to an application its rule does not admit; file_unlink, file_rename,
  *   file_truncate and file_ftruncate refuse the removal of files whose rule prohibits
- *   deletion.
+ *   deletion, file_ioctl_lsm (and file_ioctl_compat_lsm) a change of a bound file's inode
+ *   generation; the portable hook kills after one (regenerated()).
  * - both: file_holder_fork and file_holder_exit keep holders right across fork and exit;
  *   file_trust_self and file_decide are run by the agent (SEC("syscall")).
  *
@@ -49,6 +50,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * (in_ia32_syscall()); unchanged since 3.x */
 #define TS_COMPAT 0x0002
 #define MAX_LOOPS (1 << 23) /* bpf_loop()'s limit: BPF_MAX_LOOPS in include/linux/bpf.h */
+/* The ioctls that set an inode's i_generation, asking only that the caller own the file
+ * (inode_owner_or_capable(): fs/ext4/ioctl.c, ext4_ioctl_setversion()): include/uapi/linux/fs.h
+ * FS_IOC_SETVERSION _IOW('v', 2, long) and FS_IOC32_SETVERSION (int), fs/ext4/ext4.h
+ * EXT4_IOC_SETVERSION _IOW('f', 4, long) and EXT4_IOC32_SETVERSION (int). */
+#define FS_IOC_SETVERSION     0x40087602
+#define FS_IOC32_SETVERSION   0x40047602
+#define EXT4_IOC_SETVERSION   0x40086604
+#define EXT4_IOC32_SETVERSION 0x40046604
 
 /*
  * bpf_rdonly_cast() reads the fd table with plain loads (Linux 6.2). Weak, so the object also
@@ -139,7 +148,7 @@ struct {
 
 /* ---- context -------------------------------------------------------------------------- */
 
-/* The open-like syscalls and exec, native and ia32 alike. */
+/* The open-like syscalls, exec and ioctl, native and ia32 alike. */
 enum call {
 	CALL_NONE,
 	CALL_OPEN,
@@ -147,8 +156,15 @@ enum call {
 	CALL_OPENAT,
 	CALL_OPENAT2,
 	CALL_BY_HANDLE,
-	CALL_EXEC
+	CALL_EXEC,
+	CALL_IOCTL
 };
+
+static __always_inline bool sets_generation(unsigned int cmd)
+{
+	return cmd == FS_IOC_SETVERSION || cmd == EXT4_IOC_SETVERSION ||
+	       cmd == FS_IOC32_SETVERSION || cmd == EXT4_IOC32_SETVERSION;
+}
 
 /*
  * A cheap first filter on the number alone: every syscall of every task passes here.
@@ -156,12 +172,17 @@ enum call {
  * without them a 32-bit open would go unchecked. A successful exec reports the execve of the
  * new image's mode (the kernel sets orig_ax in set_personality_64bit() and
  * __set_personality_ia32()); execveat's numbers are there for a binary format that does not.
+ * An ioctl (x86_64 16, ia32 54) passes only with a command that sets a generation, read
+ * here from the register that table puts it in, so other ioctls cost the command's compares
+ * and nothing else (16 is also ia32's lchown, 54 x86_64's setsockopt: call_of() sorts them).
  */
-static __always_inline bool maybe_decided(long nr)
+static __always_inline bool maybe_decided(struct pt_regs *regs, long nr)
 {
 	return nr == 257 || nr == 2 || nr == 437 || nr == 85 || nr == 304 || nr == 59 ||
 	       nr == 322 ||							      /* x86_64 */
-	       nr == 295 || nr == 5 || nr == 8 || nr == 342 || nr == 11 || nr == 358; /* ia32 */
+	       nr == 295 || nr == 5 || nr == 8 || nr == 342 || nr == 11 || nr == 358 || /* ia32 */
+	       (nr == 16 && sets_generation(regs->si)) || /* ioctl, x86_64 */
+	       (nr == 54 && sets_generation(regs->cx));	  /* ioctl, ia32 */
 }
 
 static __always_inline bool is_compat(struct task_struct *t)
@@ -186,6 +207,8 @@ static __always_inline enum call call_of(long nr, bool compat)
 		case 11:
 		case 358:
 			return CALL_EXEC;
+		case 54:
+			return CALL_IOCTL;
 		}
 		return CALL_NONE;
 	}
@@ -203,6 +226,8 @@ static __always_inline enum call call_of(long nr, bool compat)
 	case 59:
 	case 322:
 		return CALL_EXEC;
+	case 16:
+		return CALL_IOCTL;
 	}
 	return CALL_NONE;
 }
@@ -842,6 +867,57 @@ static __always_inline __u32 decide_exec(struct task_struct *t, const struct fg_
 	return FG_R_APP;
 }
 
+/* ---- generation changes --------------------------------------------------------------- */
+
+/* The binding of the file or directory id in file_bound or file_dirs, of any generation. */
+static __always_inline struct fg_binding *bound_any(const struct fg_inode *id)
+{
+	struct fg_binding *b = bpf_map_lookup_elem(&file_bound, id);
+
+	return b ? b : bpf_map_lookup_elem(&file_dirs, id);
+}
+
+/* Reports a refused generation change of obj (fd: -1 if none), bound to slot: by no rule's
+ * decision (generation 0), by the binding's. err: the kill's. */
+static __always_inline void report_regeneration(const struct fg_inode *obj, long fd, __u32 slot,
+						int err)
+{
+	struct opener o = task_opener(bpf_get_current_task_btf());
+	struct fg_rule r = {.slot = slot};
+
+	report_denial(&o, obj, fd, &r, FG_R_GENERATION, err);
+}
+
+/*
+ * The portable hook, after an ioctl on fd that may have set its inode's generation
+ * (sets_generation()): a binding of the file (or directory) by dev and ino whose generation
+ * is not the inode's now was made for the file before the ioctl changed it, and would no
+ * longer be taken for it, so that any program could read it. The binding takes the new
+ * generation (the same file: it stays protected, the update is one word in place) and the
+ * caller is killed and reported (FG_R_GENERATION). A stale binding (a deleted bound file's,
+ * docs/file-guard.md) of an unrelated file whose owner sets its generation is taken for that
+ * file too: the portable hook cannot tell the two apart after the fact (fail-closed).
+ */
+static __always_inline void regenerated(struct task_struct *t, long fd)
+{
+	struct file *f = fd_file(t, fd);
+	struct fg_binding *b;
+	struct inode *inode;
+	struct fg_inode obj;
+	__u32 gen;
+
+	if (!f)
+		return;
+	inode = kread(f, f_inode);
+	obj = inode_id(inode);
+	gen = inode_gen(inode);
+	b = bound_any(&obj);
+	if (!b || b->generation == gen)
+		return;
+	b->generation = gen;
+	report_regeneration(&obj, fd, b->slot, bpf_send_signal(SIGKILL));
+}
+
 /* ---- the portable hook ---------------------------------------------------------------- */
 
 /*
@@ -858,7 +934,7 @@ static __always_inline bool handed_over(struct task_struct *t, struct file *file
 
 /* A successful open-like syscall returned fd: decide if the file is bound, adopt it if it
  * was created under a bound directory, track it if a holder writes it. A successful exec:
- * decide_exec(). Refusing kills. */
+ * decide_exec(); an ioctl that sets a generation: regenerated(). Refusing kills. */
 static __always_inline int on_call(struct pt_regs *regs, long nr, long fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -876,6 +952,10 @@ static __always_inline int on_call(struct pt_regs *regs, long nr, long fd)
 	if (c == CALL_EXEC) {
 		o = task_opener(t); /* the new image's */
 		(void)decide_exec(t, &o.exe, false, true);
+		return 0;
+	}
+	if (c == CALL_IOCTL) {
+		regenerated(t, arg(regs, compat, 0));
 		return 0;
 	}
 	file = fd_file(t, fd);
@@ -927,6 +1007,24 @@ static __always_inline int on_destroy(struct inode *inode)
 		return 0;
 	o = task_opener(bpf_get_current_task_btf());
 	return decide_destroy(&o, &obj, b->slot) == FG_R_NONE ? 0 : -EPERM;
+}
+
+/* An ioctl with cmd on file: -EPERM when it would set the generation of a bound file or
+ * directory (one whose binding has the inode's generation: regenerated() says why). */
+static __always_inline int on_ioctl(struct file *file, unsigned int cmd)
+{
+	struct inode *inode = file->f_inode;
+	struct fg_binding *b;
+	struct fg_inode obj;
+
+	if (!sets_generation(cmd))
+		return 0;
+	obj = inode_id(inode);
+	b = bound_any(&obj);
+	if (!b || b->generation != inode->i_generation)
+		return 0;
+	report_regeneration(&obj, -1, b->slot, 0);
+	return -EPERM;
 }
 
 /* ---- programs ------------------------------------------------------------------------- */
@@ -1046,6 +1144,26 @@ int BPF_PROG(file_ftruncate, struct file *file, int ret)
 	return on_destroy(file->f_inode);
 }
 
+SEC("lsm/file_ioctl")
+int BPF_PROG(file_ioctl_lsm, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	return on_ioctl(file, cmd);
+}
+
+/* A 32-bit process's ioctl where the kernel has the hook (security_file_ioctl_compat(): 6.8,
+ * and stable kernels it was backported to); without it compat_sys_ioctl() calls file_ioctl.
+ * The loader leaves it out where the kernel's BTF has no bpf_lsm_file_ioctl_compat. */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(file_ioctl_compat_lsm, struct file *file, unsigned int cmd, unsigned long arg,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return on_ioctl(file, cmd);
+}
+
 /*
  * An exec, once the last binary format has chosen the image (for a script: its interpreter,
  * the executable opens are decided by) and before the point of no return, so a refusal makes
@@ -1128,7 +1246,7 @@ int BPF_PROG(file_open_check, struct pt_regs *regs, long ret)
 {
 	long nr = regs->orig_ax;
 
-	if (!maybe_decided(nr) || ret < 0)
+	if (!maybe_decided(regs, nr) || ret < 0)
 		return 0;
 	return on_call(regs, nr, ret);
 }

@@ -249,6 +249,7 @@ enum fg_reason {
 	FG_R_FREQ = 7,
 	FG_R_NO_DELETE = 8, /* an unlink, rename or truncation under FG_NO_DELETE */
 	FG_R_UNRECORDABLE = 9, /* FG_RECORD_REQUIRED, and the record cannot be made */
+	FG_R_GENERATION = 10,  /* an ioctl setting a bound file's inode generation */
 };
 
 /*

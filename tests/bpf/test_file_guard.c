@@ -24,8 +24,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/fs.h>
 #include <linux/types.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -922,6 +924,78 @@ static void test_reused_number(void **state)
 	killed("/usr/bin/head", kept);
 }
 
+/* python3 -c SETVERSION CMD PATH [SOURCE]: copies SOURCE to PATH (a holder's copy) if given,
+ * then sets PATH's inode generation with ioctl CMD, as `chattr -v 7 PATH` does. */
+#define SETVERSION                                                                                 \
+	"import fcntl,os,shutil,struct,sys\n"                                                      \
+	"if len(sys.argv) > 3: shutil.copyfile(sys.argv[3], sys.argv[2])\n"                        \
+	"fcntl.ioctl(os.open(sys.argv[2], os.O_RDONLY), int(sys.argv[1]), struct.pack('l', 7))\n"  \
+	"print('survived')\n"
+
+/* Whether the filesystem of the test's directory lets the owner set a generation (ext4). */
+static bool setversion_works(void)
+{
+	const char *f = new_file("setversion-probe", UNRELATED);
+	long gen = 7;
+	int fd = open(f, O_RDONLY | O_CLOEXEC), err;
+
+	assert_true(fd >= 0);
+	err = ioctl(fd, FS_IOC_SETVERSION, &gen) ? errno : 0;
+	(void)close(fd);
+	if (err)
+		print_message("# %s: FS_IOC_SETVERSION: %s: not exercised\n", T.dir, strerror(err));
+	return !err;
+}
+
+/*
+ * The owner may set a file's inode generation (`chattr -v`): a listed application that did
+ * so on its copy, or on the bound file, would make their bindings another file's (file_guard.h)
+ * and the files readable by any program. It is killed at the ioctl's exit, the binding takes
+ * the new generation, and an unlisted program is still refused; both ioctls (FS_IOC_ and
+ * EXT4_IOC_SETVERSION), also on a bound directory, whose new files are still adopted.
+ */
+static void test_generation_change(void **state)
+{
+	const char *f = new_file("regen", SECRET), *copy = path_of("regen-copy");
+	const char *dir = path_of("regen-dir"), *in_dir = path_of("regen-dir/new");
+	const char *src = new_file("regen-src", UNRELATED);
+	char fs_cmd[16], ext4_cmd[16];
+	char *on_copy[] = {"/usr/bin/python3", "-c", SETVERSION, fs_cmd, (char *)copy, (char *)f,
+			   NULL};
+	char *on_file[] = {"/usr/bin/python3", "-c", SETVERSION, ext4_cmd, (char *)f, NULL};
+	char *on_dir[] = {"/usr/bin/python3", "-c", SETVERSION, fs_cmd, (char *)dir, NULL};
+	char *cp[] = {"/usr/bin/cp", (char *)src, (char *)in_dir, NULL};
+	struct fg_rule r = rule(FG_APP_ALLOW | FG_MARK_HOLDER | FG_TRACK_COPIES);
+	const struct fg_event *e;
+	struct fg_inode copy_id;
+
+	if (!setversion_works())
+		return;
+	snprintf(fs_cmd, sizeof(fs_cmd), "%lu", (unsigned long)FS_IOC_SETVERSION);
+	snprintf(ext4_cmd, sizeof(ext4_cmd), "%lu", 0x40086604UL); /* EXT4_IOC_SETVERSION */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	r.holder_slot = 24;
+	set_rule(24, &r, &T.python, 1);
+	bind(24, f);
+	bind(24, dir);
+	events(false);
+	run_killed(on_copy);
+	killed("/usr/bin/head", copy);
+	events(true);
+	copy_id = inode_of(copy);
+	e = find_event(24, FG_EV_DENIED);
+	assert_non_null(e);
+	assert_int_equal(e->reason, FG_R_GENERATION);
+	assert_true(same_inode(&e->object, &copy_id));
+	assert_true(same_inode(&e->exe, &T.python));
+	run_killed(on_file);
+	killed("/usr/bin/head", f);
+	run_killed(on_dir);
+	run_killed(cp); /* cp is not listed: a new file in the bound directory is the product */
+	events(false);
+	assert_int_equal(count_events(24, FG_EV_ADDED), 1);
+}
+
 /* An access the agent performs for a workload (file_decide): decided by the slot's rule, on
  * its counter, reported as the workload's; a removal under FG_NO_DELETE refused. */
 static void test_decide_for_workload(void **state)
@@ -1108,6 +1182,7 @@ int main(void)
 	    cmocka_unit_test(test_unpin_detaches),
 	    cmocka_unit_test(test_trusted_process),
 	    cmocka_unit_test(test_reused_number),
+	    cmocka_unit_test(test_generation_change),
 	    cmocka_unit_test(test_decide_for_workload),
 	    cmocka_unit_test(test_exec_keeps_product),
 	    cmocka_unit_test(test_nothing_dropped),

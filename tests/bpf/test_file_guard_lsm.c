@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/fs.h>
 #include <linux/types.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
@@ -550,6 +552,86 @@ static void test_other_generation(void **state)
 	assert_int_equal(unlink(f), 0);
 }
 
+/* The ioctls that set an inode's generation: FS_IOC_SETVERSION, its 32-bit variant
+ * FS_IOC32_SETVERSION, and EXT4_IOC_SETVERSION (fs/ext4/ext4.h, not in the uapi headers). */
+static const unsigned long setversion_cmds[] = {FS_IOC_SETVERSION, FS_IOC32_SETVERSION, 0x40086604};
+
+/* errno of ioctl cmd setting the generation of path's inode (0: it was set). */
+static int set_version(const char *path, unsigned long cmd)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	long gen = 7;
+
+	if (fd < 0)
+		return -1;
+	err = ioctl(fd, cmd, &gen) ? errno : 0;
+	close(fd);
+	return err;
+}
+
+/* In a child of this binary: reads f (a holder), writes copy (a derived copy), then sets the
+ * copy's generation; exits with ioctl's errno, 100 + errno if a step before it failed. */
+static void setversion_child(const char *f, const char *copy)
+{
+	char buf[64];
+	int fd = open(f, O_RDONLY);
+
+	if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+		_exit(100 + errno);
+	fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, buf, strlen(SECRET)) < 0 || close(fd))
+		_exit(100 + errno);
+	_exit(set_version(copy, FS_IOC_SETVERSION));
+}
+
+/*
+ * The owner may set an inode's generation (`chattr -v`, ext4): a holder that did so on its
+ * copy, or a listed application on the bound file, would make the binding another file's
+ * (file_guard.h) and the file readable by any program. The ioctls fail with EPERM on bound
+ * files and directories, and cat is still refused. The hook runs before the filesystem's
+ * ioctl, so this holds on the VM's root filesystem too, which has no such ioctl: an unbound
+ * file gets its ENOTTY.
+ */
+static void test_generation_change(void **state)
+{
+	const char *f = new_file("setversion", SECRET), *copy = path_of("setversion-copy");
+	const char *other = new_file("setversion-other", SECRET), *dir = path_of("setversion-dir");
+	const char *unbound = new_file("setversion-unbound", SECRET);
+	const struct fg_event *e;
+	int st;
+	pid_t kid;
+
+	assert_int_equal(mkdir(dir, 0700), 0);
+	set_rule(10, FG_APP_ALLOW | FG_MARK_HOLDER | FG_TRACK_COPIES, &T.self, 1);
+	bind(10, f);
+	/* this process opens these too, and must not become a holder (its files would be
+	 * copies): another slot, without FG_MARK_HOLDER */
+	set_rule(11, FG_APP_ALLOW, &T.self, 1);
+	bind(11, other);
+	bind(11, dir);
+	events();
+	fflush(NULL);
+	kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0)
+		setversion_child(f, copy);
+	assert_int_equal(waitpid(kid, &st, 0), kid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), EPERM);
+	refused(CAT, copy);
+	for (size_t i = 0; i < sizeof(setversion_cmds) / sizeof(*setversion_cmds); i++) {
+		assert_int_equal(set_version(other, setversion_cmds[i]), EPERM);
+		assert_int_equal(set_version(dir, setversion_cmds[i]), EPERM);
+		assert_int_not_equal(set_version(unbound, setversion_cmds[i]), EPERM);
+	}
+	refused(CAT, other);
+	events();
+	e = find_event(10, FG_EV_DENIED);
+	assert_non_null(e);
+	assert_int_equal(e->reason, FG_R_GENERATION);
+	assert_int_equal(e->tgid, kid);
+}
+
 /* ---- environment ---------------------------------------------------------------------- */
 
 /* NULL when ready, else why the suite must be skipped. */
@@ -600,6 +682,7 @@ int main(void)
 	    cmocka_unit_test(test_created_in_bound_dir),
 	    cmocka_unit_test(test_exec_keeps_product),
 	    cmocka_unit_test(test_other_generation),
+	    cmocka_unit_test(test_generation_change),
 	    cmocka_unit_test(test_portable_variant_loads),
 	    cmocka_unit_test(test_nothing_dropped),
 	};
