@@ -8,16 +8,20 @@ pep_bin="$here/${out:-.output}"
 cgroup2_mount() { awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts; }
 bpffs_mount() { awk '$3 == "bpf" { print $2; exit }' /proc/mounts; }
 
-# pep_require_kernel: what the end-to-end tests need (root, cgroup v2, bpffs, the system's
-# python3), or a TAP skip that says what is missing. Sets cgroot and bpffs.
+# pep_require_kernel [TOOL...]: what the end-to-end tests need (root, cgroup v2, bpffs, the
+# system's python3, openssl, and each TOOL), or a TAP skip that says what is missing. Sets
+# cgroot and bpffs.
 pep_require_kernel() {
-	local why=
+	local why= tool
 	[ "$(id -u)" -eq 0 ] || why="needs root (BPF, cgroups)"
 	cgroot=$(cgroup2_mount)
 	bpffs=$(bpffs_mount)
 	[ -n "$why" ] || [ -n "$cgroot" ] || why="cgroup v2 is not mounted"
 	[ -n "$why" ] || [ -n "$bpffs" ] || why="bpffs is not mounted (scripts/kernel-setup.sh)"
 	[ -n "$why" ] || [ -x /usr/bin/python3 ] || why="/usr/bin/python3 missing"
+	for tool in openssl "$@"; do
+		[ -n "$why" ] || command -v "$tool" >/dev/null || why="$tool missing"
+	done
 	[ -z "$why" ] && return 0
 	echo "1..0 # SKIP $why"
 	exit 0

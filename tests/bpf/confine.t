@@ -7,14 +7,7 @@
 # other kernel tests, which run it confined. Root; own pin root, cgroup and files.
 set -u
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-out=${OUTPUT:-.output}
-. "$here/tests/tap.sh"
-
-. "$here/scripts/lib.sh"
-pep_require_kernel # or skip; sets cgroot and bpffs
-
-pep_test_dirs confine # W, CG, PINS, SOCK
+. "$(dirname "$0")/setup.sh" confine # here, out, tap.sh, lib.sh, skips; W, CG, PINS, SOCK
 agent_pid=
 
 cleanup() {

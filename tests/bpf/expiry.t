@@ -11,21 +11,7 @@
 # Root; scoped to a cgroup, a pin root and files this test makes, removed at the end.
 set -u
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-out=${OUTPUT:-.output}
-. "$here/tests/tap.sh"
-
-if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, cgroups)"; exit 0; fi
-. "$here/scripts/lib.sh"
-cgroot=$(cgroup2_mount)
-bpffs=$(bpffs_mount)
-[ -n "$cgroot" ] || { echo "1..0 # SKIP cgroup v2 is not mounted"; exit 0; }
-[ -n "$bpffs" ] || { echo "1..0 # SKIP bpffs is not mounted (scripts/kernel-setup.sh)"; exit 0; }
-for tool in python3 openssl curl; do
-	command -v $tool >/dev/null || { echo "1..0 # SKIP $tool missing"; exit 0; }
-done
-
-pep_test_dirs expiry # W, CG, PINS, SOCK
+. "$(dirname "$0")/setup.sh" expiry curl # here, out, tap.sh, lib.sh, skips; W, CG, PINS, SOCK
 agent_pid=
 serve_pid=
 

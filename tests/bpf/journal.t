@@ -10,15 +10,7 @@
 # root and files this test makes, removed at the end.
 set -u
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-out=${OUTPUT:-.output}
-pepctl_bin="$here/$out/pepctl"
-. "$here/tests/tap.sh"
-
-. "$here/scripts/lib.sh"
-pep_require_kernel # or skip; sets cgroot and bpffs
-
-pep_test_dirs journal # W, CG, PINS, SOCK
+. "$(dirname "$0")/setup.sh" journal # here, out, tap.sh, lib.sh, skips; W, CG, PINS, SOCK
 J="$W/state/journal"
 agent_pid=
 load=()

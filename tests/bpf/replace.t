@@ -6,14 +6,7 @@
 # holder sends to old-only, new-only and never-allowed addresses. Root; own cgroup, pins and
 # files, removed at the end.
 set -u
-here=$(cd "$(dirname "$0")/../.." && pwd)
-out=${OUTPUT:-.output}
-. "$here/tests/tap.sh"
-
-. "$here/scripts/lib.sh"
-pep_require_kernel # or skip; sets cgroot and bpffs
-
-pep_test_dirs replace # W, CG, PINS, SOCK
+. "$(dirname "$0")/setup.sh" replace # here, out, tap.sh, lib.sh, skips; W, CG, PINS, SOCK
 agent_pid=
 loops=()
 cleanup() {

@@ -8,15 +8,7 @@
 # cgroup, a pin root and files this test makes, removed at the end.
 set -u
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-out=${OUTPUT:-.output}
-pepctl_bin="$here/$out/pepctl"
-. "$here/tests/tap.sh"
-
-. "$here/scripts/lib.sh"
-pep_require_kernel # or skip; sets cgroot and bpffs
-
-pep_test_dirs reused # W, CG, PINS, SOCK
+. "$(dirname "$0")/setup.sh" reused # here, out, tap.sh, lib.sh, skips; W, CG, PINS, SOCK
 agent_pid=
 
 cleanup() {
