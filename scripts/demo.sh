@@ -30,10 +30,8 @@ trap cleanup EXIT INT TERM HUP PIPE
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
-pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
 tds() { "$pep_bin/tds-platform" "$@"; }
 as_platform=(--cert "$T/platform.crt" --key "$T/platform.key" --ca "$T/node-ca.crt" --db "$W/platform.db")
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # The agent with its platform API (only the platform's certificate is served) and the
 # platform it reports to; contracts' and notices' signers in its trust directory.
 start_agent() {

@@ -4,6 +4,11 @@
 
 pep_bin="$here/${out:-.output}"
 
+# pepctl talking to the agent at $SOCK (the caller's admin socket).
+pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
+# A TCP port free on 127.0.0.1 now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 # The cgroup v2 and bpffs mounts, wherever the system put them (/proc/mounts).
 cgroup2_mount() { awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts; }
 bpffs_mount() { awk '$3 == "bpf" { print $2; exit }' /proc/mounts; }

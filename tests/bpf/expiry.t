@@ -23,8 +23,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM HUP PIPE
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
 state_of() { pepctl --json show "$1" 2>/dev/null | python3 -c \
 	'import json,sys; print(json.load(sys.stdin).get("state", "none"))' 2>/dev/null || echo none; }
 # wait_state ID STATE SECONDS

@@ -29,7 +29,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM HUP PIPE
 
-pepctl() { "$pepctl_bin" --socket "$SOCK" "$@"; }
 start_agent() { pep_start_agent "$W/state" "$PINS" "$SOCK" "$W/pki/root-ca.crt" "$CG" "$W/agent.log"; }
 stop_agent() { kill "$agent_pid" && wait "$agent_pid"; agent_pid=; }
 verify() { "$pepctl_bin" records verify --journal "$1" --key "$W/state/node-key.pem"; }

@@ -24,7 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM HUP PIPE
 
-pepctl() { "$pepctl_bin" --socket "$SOCK" "$@"; }
 start_agent() {
 	pep_start_agent "$W/state" "$PINS" "$SOCK" "$W/pki/root-ca.crt" "$CG" "$W/agent.log" \
 		--config "$W/agent.conf"

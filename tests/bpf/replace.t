@@ -16,7 +16,6 @@ cleanup() {
 	rm -rf "$PINS" "$W"
 }
 trap cleanup EXIT INT TERM HUP PIPE
-pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
 
 # version APP OUT: the contract's one permission, read by APP only, 100000 uses; no holder
 # rules.

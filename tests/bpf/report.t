@@ -21,8 +21,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM HUP PIPE
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
 start_serve() {
 	"$pep_bin/tds-platform" serve --listen "127.0.0.1:$SPORT" --db "$W/platform.db" \
 		--cert "$T/platform.crt" --key "$T/platform.key" --ca "$T/node-ca.crt" \

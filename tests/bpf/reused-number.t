@@ -17,7 +17,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM HUP PIPE
 
-pepctl() { "$pepctl_bin" --socket "$SOCK" "$@"; }
 ino() { stat -c %i "$1"; }
 unrelated() { for f; do [ "$(cat "$W/$f.csv")" = unrelated ] || return 1; done; }
 

@@ -22,7 +22,6 @@ DATA=/srv/data/research.csv
 COPY=/srv/copy.csv
 CONTENT=$(printf 'id,value\n1,secret')
 
-pepctl() { "$pep_bin/pepctl" --socket "$SOCK" "$@"; }
 start_agent() { pep_start_agent /var/lib/pep /sys/fs/bpf/pep "$SOCK" "$W/root-ca.crt" \
 	/sys/fs/cgroup /tmp/agent.log; }
 # refused CMD...: CMD fails with EPERM ("Operation not permitted", exit 1), is not killed
