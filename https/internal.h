@@ -13,8 +13,6 @@ struct tls_files;
  * session resumption. NULL with the reason in err. */
 SSL_CTX *tls_ctx_new(const SSL_METHOD *method, const struct tls_files *tls, char *err,
 		     size_t errlen);
-/* The subject's CN (malloc'd) when it has exactly one, else NULL. */
-char *tls_common_name(X509 *x);
 /* OpenSSL's reason for the last error, queue emptied: "certificate verify failed". */
 const char *tls_reason(void);
 

@@ -25,6 +25,7 @@
 
 #include "https/https.h"
 #include "https/internal.h"
+#include "policy/crypto.h"
 
 /* A slow or silent client holds a connection at most this long. */
 #define IO_TIMEOUT_SECONDS 30
@@ -82,7 +83,7 @@ static int verify_client(int ok, X509_STORE_CTX *x)
 
 	if (ok && depth > 0)
 		return 1;
-	cn = tls_common_name(X509_STORE_CTX_get_current_cert(x));
+	cn = x509_common_name(X509_STORE_CTX_get_current_cert(x));
 	if (!ok) {
 		note(s, true, "refused a client (certificate CN %s, depth %d): %s",
 		     cn ? cn : "-", depth,
@@ -113,7 +114,7 @@ static void peer_name(struct evhttp_request *req, char *buf, size_t size)
 	struct bufferevent *bev =
 		evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
 	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-	char *cn = ssl ? tls_common_name(SSL_get0_peer_certificate(ssl)) : NULL;
+	char *cn = ssl ? x509_common_name(SSL_get0_peer_certificate(ssl)) : NULL;
 
 	snprintf(buf, size, "%s", cn ? cn : "-");
 	free(cn);

@@ -21,21 +21,6 @@ const char *tls_reason(void)
 	return reason ? reason : "no reason given";
 }
 
-char *tls_common_name(X509 *x)
-{
-	const X509_NAME *name = x ? X509_get_subject_name(x) : NULL;
-	int i = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
-	unsigned char *utf8 = NULL;
-	char *cn = NULL;
-
-	if (i >= 0 && X509_NAME_get_index_by_NID(name, NID_commonName, i) < 0 &&
-	    ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))) >= 0)
-		cn = strdup((char *)utf8);
-	OPENSSL_free(utf8);
-	ERR_clear_error();
-	return cn;
-}
-
 /* A file OpenSSL is about to read: a missing one is named with the system's reason, which
  * OpenSSL reports only as "system lib". */
 static const char *unreadable(const char *file)

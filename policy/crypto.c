@@ -193,8 +193,8 @@ cleanup:
 
 char *x509_common_name(X509 *x)
 {
-	const X509_NAME *name = X509_get_subject_name(x);
-	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	const X509_NAME *name = x ? X509_get_subject_name(x) : NULL;
+	int i = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
 	unsigned char *utf8 = NULL;
 	char *cn = NULL;
 
@@ -220,7 +220,7 @@ EVP_PKEY *pem_key__read(const char *path)
 char *cert_pem__cn(const char *pem)
 {
 	X509 *x = x509_from_pem(pem);
-	char *cn = x ? x509_common_name(x) : NULL;
+	char *cn = x509_common_name(x);
 
 	X509_free(x);
 	ERR_clear_error();

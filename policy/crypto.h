@@ -40,7 +40,7 @@ unsigned char *base64_decode(const char *b64, size_t *ret_len);
  * Ed25519. */
 bool signature_verifies(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
 			const void *data, size_t len);
-/* The subject's CN (malloc'd UTF-8) when it has exactly one, else NULL. */
+/* The subject's CN (malloc'd UTF-8) when it has exactly one, else NULL (also for x NULL). */
 char *x509_common_name(X509 *x);
 
 /* The reason of the most recent OpenSSL error; empties the queue for the next operation. */
